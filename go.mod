@@ -1,0 +1,3 @@
+module udrbd
+
+go 1.26
