@@ -228,3 +228,27 @@ func (c RetCode) Err() error {
 	}
 	return c
 }
+
+// Reply is the ret_code field of a DRBD netlink reply, which carries
+// either a RetCode (>= 100) or a StateRV (<= 4) depending on the command.
+type Reply int32
+
+// Err returns nil for NO_ERROR and successful StateRVs, and the RetCode or
+// StateRV as an error otherwise.
+func (r Reply) Err() error {
+	if r > Reply(ErrCodeBase) {
+		return RetCode(r).Err()
+	}
+	if r >= Reply(ErrCodeBase) || r > Reply(SSCWNoNeed) {
+		return RetCode(r)
+	}
+	return StateRV(r).Err()
+}
+
+// String names the code (ERR_* or SS_*).
+func (r Reply) String() string {
+	if r >= Reply(ErrCodeBase) {
+		return RetCode(r).String()
+	}
+	return StateRV(r).String()
+}
