@@ -400,8 +400,8 @@ func (d *Device) GetLdev() bool { return d.GetLdevIfState(drbd.DInconsistent) }
 // (once); misc_wait is always woken. It never blocks.
 func (d *Device) PutLdev() {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.putLdevLocked()
-	d.mu.Unlock()
 }
 
 func (d *Device) putLdevLocked() {
@@ -462,12 +462,12 @@ func (d *Device) IncApBio(ctx context.Context) error {
 // DecApBio is dec_ap_bio.
 func (d *Device) DecApBio() {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.apBioCnt--
 	if d.apBioCnt < 0 {
 		panic("statemachine: dec_ap_bio without inc_ap_bio")
 	}
 	d.miscWait.Broadcast()
-	d.mu.Unlock()
 }
 
 // SuspendIO is drbd_suspend_io: new application IO waits, and unless IO
@@ -490,6 +490,7 @@ func (d *Device) SuspendIO(ctx context.Context) error {
 // ResumeIO is drbd_resume_io.
 func (d *Device) ResumeIO() {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.suspendCnt--
 	if d.suspendCnt < 0 {
 		panic("statemachine: resume_io without suspend_io")
@@ -497,7 +498,6 @@ func (d *Device) ResumeIO() {
 	if d.suspendCnt == 0 {
 		d.miscWait.Broadcast()
 	}
-	d.mu.Unlock()
 }
 
 // ---- the worker (drbd_worker / w_after_state_ch / go_diskless / ldev destroy) ----
