@@ -62,14 +62,27 @@ type stressResult struct {
 // with al-extents=7 while attach/detach cycles run, optionally with
 // injected IO errors. It returns what it saw; hung reports a timeout.
 func runStress(t *testing.T, cycles, writers int, ioErrors bool) (res stressResult, hung bool) {
+	// Violations are counted per kind; the first instance is kept.
 	var vmu sync.Mutex
+	kinds := map[string]int{}
+	first := map[string]string{}
+	var order []string
 	violate := func(f string, a ...any) {
 		vmu.Lock()
-		if len(res.violations) < 20 {
-			res.violations = append(res.violations, fmt.Sprintf(f, a...))
+		if kinds[f] == 0 {
+			order = append(order, f)
+			first[f] = fmt.Sprintf(f, a...)
 		}
+		kinds[f]++
 		vmu.Unlock()
 	}
+	defer func() {
+		vmu.Lock()
+		for _, f := range order {
+			res.violations = append(res.violations, fmt.Sprintf("%d× %s", kinds[f], first[f]))
+		}
+		vmu.Unlock()
+	}()
 	exec := &stressExec{violate: violate}
 	d := New(exec, nil, Config{OnIOError: drbd.EPDetach})
 
