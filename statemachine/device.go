@@ -110,6 +110,7 @@ type Device struct {
 	newStateTmp                           drbd.State
 	queue                                 []work
 	closing, workerDone                   bool
+	busy                                  bool // the worker is running an item (it may drop mu meanwhile)
 	subs                                  map[int]func(StateChange)
 	nextSub                               int
 	commits                               uint64
@@ -517,6 +518,7 @@ func (d *Device) worker() {
 		w := d.queue[0]
 		d.queue[0] = work{}
 		d.queue = d.queue[1:]
+		d.busy = true
 		switch w.kind {
 		case workAfterState:
 			d.runAfterStateLocked(w)
@@ -527,6 +529,7 @@ func (d *Device) worker() {
 		case workBarrier:
 			close(w.done)
 		}
+		d.busy = false
 	}
 }
 
@@ -606,7 +609,7 @@ func (d *Device) WaitIdle(ctx context.Context) error {
 			return ctx.Err()
 		}
 		d.mu.Lock()
-		empty := len(d.queue) == 0
+		empty := len(d.queue) == 0 && !d.busy
 		d.mu.Unlock()
 		if empty {
 			return nil

@@ -37,20 +37,27 @@ type Env struct {
 	NewStateTmp drbd.State
 }
 
-// fencing is the policy as the rules see it: FP_DONT_CARE unless
-// get_ldev(device) succeeds.
-func (e *Env) fencing() drbd.FencingPolicy {
-	if e.CurDisk == drbd.DDiskless || e.CurDisk < drbd.DInconsistent {
-		return drbd.FPDontCare
+// fencing is the policy as the rules see it. The kernel reads disk_conf
+// only if get_ldev(device) succeeds on the current state (disk >=
+// Inconsistent), so a change out of Attaching/Negotiating/Failed is judged
+// as if fencing were dont-care. udrbd deviates, deliberately and only in
+// the stricter direction: the policy is also seen when the new state has a
+// disk >= Inconsistent. Without that, one request could take
+// Attaching -> UpToDate and promote to a StandAlone Primary with an
+// unknown peer under fencing resource-only, a state is_valid_state then
+// rejects (SS_PRIMARY_NOP) -- found by TestRequestsNeverCommitInvalidState.
+func (e *Env) fencing(ns drbd.State) drbd.FencingPolicy {
+	if e.CurDisk >= drbd.DInconsistent || ns.Disk >= drbd.DInconsistent {
+		return e.Fencing
 	}
-	return e.Fencing
+	return drbd.FPDontCare
 }
 
 // IsValidState is drbd_state.c is_valid_state: may a device be in state ns
 // at all? The first matching rule decides.
 func IsValidState(e *Env, ns drbd.State) drbd.StateRV {
 	rv := drbd.SSSuccess
-	fp := e.fencing()
+	fp := e.fencing(ns)
 	// V1: two primaries need allow-two-primaries.
 	if e.HaveNetConf && !e.TwoPrimaries && ns.Role == drbd.RPrimary {
 		if ns.Peer == drbd.RPrimary {
@@ -212,7 +219,7 @@ func (w Warning) String() string {
 // the one before.
 func Sanitize(e *Env, os, ns drbd.State) (drbd.State, Warning) {
 	warn := NoWarning
-	fp := e.fencing()
+	fp := e.fencing(ns)
 
 	// S0 (seed patch "fix potential deadlock on detach"): D_ATTACHING never
 	// passes through D_FAILED, because ldev may not be installed yet and the
