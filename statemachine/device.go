@@ -616,3 +616,15 @@ func (d *Device) WaitIdle(ctx context.Context) error {
 		}
 	}
 }
+
+// WaitState waits on state_wait until cond holds for the current state,
+// or ctx ends (its error is returned). It is the wait_event behind
+// drbdsetup's wait-connect / wait-sync style commands.
+func (d *Device) WaitState(ctx context.Context, cond func(drbd.State) bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.waitLocked(ctx, &d.stateWait, func() bool { return cond(d.st) }) {
+		return ctx.Err()
+	}
+	return nil
+}

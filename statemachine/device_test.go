@@ -611,3 +611,20 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestWaitState(t *testing.T) {
+	d := newDev(t, &recExec{}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if err := d.WaitState(ctx, func(s drbd.State) bool { return s.Disk == drbd.DUpToDate }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v", err)
+	}
+	res := make(chan error, 1)
+	go func() {
+		res <- d.WaitState(context.Background(), func(s drbd.State) bool { return s.Disk == drbd.DUpToDate })
+	}()
+	d.Attach(context.Background(), params("a", upToDateMD))
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+}
