@@ -32,6 +32,9 @@ test: vet unit vm-test
 
 # VM scenarios (SCENARIO=name picks one; default: all in scripts/vm/scenarios).
 vm-test: build
+ifeq ($(SCENARIO),)
+	./scripts/vm/selftest
+endif
 	./scripts/vm/run-scenarios $(SCENARIO)
 
 vm-fetch:

@@ -1,0 +1,54 @@
+# Shell helpers for VM scenarios (busybox sh). Source with: . /udrbd/lib.sh
+set -u
+
+# fail MSG: print and exit non-zero.
+fail() { echo "FAIL: $*"; exit 1; }
+# step MSG: a visible progress line.
+step() { echo "== $*"; }
+# must CMD...: run, fail with its output when it fails.
+must() { "$@" || fail "command failed ($?): $*"; }
+
+# mkhost NAME ADDR/PREFIX: a network namespace joined to the initial namespace's bridge
+# "vbr0" by a veth pair; the host side is NAME-br, the namespace side eth0.
+mkhost() {
+  local name=$1 addr=$2
+  if ! ip link show vbr0 >/dev/null 2>&1; then
+    ip link add vbr0 type bridge && ip link set vbr0 up
+  fi
+  ip netns add "$name"
+  ip link add "$name-br" type veth peer name eth0 netns "$name"
+  ip link set "$name-br" master vbr0 up
+  ip -n "$name" link set lo up
+  ip -n "$name" addr add "$addr" dev eth0
+  ip -n "$name" link set eth0 up
+}
+# on NAME CMD...: run a command inside host NAME.
+on() { local n=$1; shift; ip netns exec "$n" "$@"; }
+# linkdown NAME / linkup NAME: cut a host off the network / join it again.
+linkdown() { ip link set "$1-br" down; }
+linkup() { ip link set "$1-br" up; }
+# netem NAME ARGS...: shape host NAME's outgoing traffic (e.g. delay 10ms loss 1%).
+netem() { local n=$1; shift; ip netns exec "$n" tc qdisc replace dev eth0 root netem "$@"; }
+# hostaddr ADDR/PREFIX: give the initial namespace (where kernel DRBD lives) an address on vbr0.
+hostaddr() {
+  if ! ip link show vbr0 >/dev/null 2>&1; then ip link add vbr0 type bridge && ip link set vbr0 up; fi
+  ip addr add "$1" dev vbr0
+}
+# waitfor SECONDS DESCRIPTION CMD...: poll CMD every 0.2 s until it succeeds; fail after SECONDS.
+waitfor() {
+  local secs=$1 what=$2 i=0; shift 2
+  while ! "$@" >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -ge $((secs * 5)) ] && { cat /proc/drbd 2>/dev/null; dmesg | grep -i drbd | tail -n 25; fail "timed out after ${secs}s waiting for $what"; }
+    sleep 0.2
+  done
+}
+# is VALUE CMD...: CMD prints exactly VALUE.
+is() { local want=$1; shift; [ "$("$@" 2>/dev/null)" = "$want" ]; }
+# sha FILE [BYTES]: sha256 of FILE (its first BYTES bytes when given); fails on a read error.
+sha() {
+  local out
+  if [ $# -ge 2 ]; then out=$(head -c "$2" "$1" | sha256sum) || fail "sha: cannot read $1"; else out=$(sha256sum < "$1") || fail "sha: cannot read $1"; fi
+  out=${out%% *}
+  [ ${#out} -eq 64 ] || fail "sha: no checksum for $1"
+  echo "$out"
+}
