@@ -12,7 +12,7 @@ for q in 1 2; do
     fio --name=verify --filename=/dev/ublkb2 --direct=1 --ioengine=libaio \
       --rw=randwrite --bsrange=4k-1m --iodepth=$d --numjobs=2 --size=96m --offset_increment=112m \
       --verify=crc32c --do_verify=1 --verify_fatal=1 --random_generator=tausworthe64 \
-      --randseed=$((q * 100 + d)) --group_reporting --output=/tmp/u/fio.out
+      --randseed=$((q * 100 + d)) --group_reporting --eta=never --output=/tmp/u/fio.out
     rc=$?
     grep -E 'WRITE:|READ:|err=' /tmp/u/fio.out
     [ $rc -eq 0 ] || { cat /tmp/u/fio.out; fail "fio verify failed (queues $q iodepth $d)"; }

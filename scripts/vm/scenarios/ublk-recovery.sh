@@ -6,19 +6,21 @@
 # device is removed.
 . /udrbd/lib.sh
 . /udrbd/scenarios/ublk-common.inc
-tmpdisk /tmp/u 256
+tmpdisk /tmp/u 320
 serve 3 /tmp/u/log -recovery /tmp/u/disk
 pid=$upid
 ublkfile -info 3
 
 step "SIGKILL during fio verify"
 fio --name=verify --filename=/dev/ublkb3 --direct=1 --ioengine=libaio \
-  --rw=randwrite --bsrange=4k-256k --iodepth=16 --size=160m \
-  --verify=crc32c --do_verify=1 --verify_fatal=1 --output=/tmp/u/fio.out &
+  --rw=randwrite --bsrange=4k-128k --iodepth=16 --size=300m \
+  --verify=crc32c --do_verify=1 --verify_fatal=1 --eta=never --output=/tmp/u/fio.out &
 fpid=$!
-for round in 1 2 3; do
-  sleep 4
+kills=0
+for round in 1 2 3 4; do
+  sleep 2
   kill -0 $fpid 2>/dev/null || break
+  kills=$((kills + 1))
   step "round $round: kill -9 $pid"
   kill -9 $pid
   wait $pid 2>/dev/null
@@ -26,13 +28,14 @@ for round in 1 2 3; do
   ublkfile -info 3
   ublkfile -id 3 -recover /tmp/u/disk 2>>/tmp/u/log &
   pid=$!
-  waitfor 30 "recovered LIVE" is LIVE sh -c "ublkfile -info 3 | cut -d' ' -f4"
+  waitlive 3 /tmp/u/log
   grep serving /tmp/u/log | tail -n1
 done
 wait $fpid
 rc=$?
 grep -E 'WRITE:|READ:|err=' /tmp/u/fio.out
 [ $rc -eq 0 ] || { cat /tmp/u/fio.out; fail "fio failed across server kills (rc $rc)"; }
+[ $kills -ge 2 ] || fail "only $kills kills landed while fio ran; make the fio job longer"
 grep -q 'err= 0' /tmp/u/fio.out || fail "fio reported an error"
 
 step "SIGKILL with ext4 mounted"
