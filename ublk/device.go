@@ -47,6 +47,11 @@ type Config struct {
 	Discard       bool // DISCARD requests arrive
 	WriteZeroes   bool // WRITE_ZEROES requests arrive
 
+	// Poll makes each queue busy-poll for new requests this long after a
+	// busy round before it sleeps (0: never poll). It trades CPU for
+	// latency.
+	Poll time.Duration
+
 	// Timeout bounds waits for queue start/stop (control commands use the
 	// Control's Timeout). DefaultControlTimeout if 0.
 	Timeout time.Duration
@@ -65,6 +70,7 @@ type Device struct {
 	wg      sync.WaitGroup
 	done    chan struct{}
 	timeout time.Duration
+	poll    time.Duration
 	logfn   func(string, ...any)
 
 	mu      sync.Mutex // guards stopped
@@ -223,7 +229,7 @@ func Create(ctrl *Control, cfg Config, t Target) (*Device, error) {
 		return nil, errors.New("ublk: kernel refused UBLK_F_USER_RECOVERY")
 	}
 	d := &Device{ctrl: ctrl, info: info, target: t, charFd: -1, done: make(chan struct{}),
-		timeout: cfg.Timeout, logfn: cfg.Logf}
+		timeout: cfg.Timeout, logfn: cfg.Logf, poll: cfg.Poll}
 	d.params = paramsFor(&cfg, info.MaxIOBufBytes)
 	if err := ctrl.SetParams(info.DevID, d.params); err != nil {
 		ctrl.DelDev(info.DevID)

@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"udrbd/ublk/uring"
 )
 
 // FileTarget serves requests from a regular file or block device with
@@ -24,6 +26,7 @@ type FileTarget struct {
 	size   int64
 	block  int // smallest IO the backing file accepts (O_DIRECT alignment)
 	isBlk  bool
+	uring  bool
 
 	zerosOnce sync.Once // several queue goroutines share the target
 	zeros     []byte
@@ -34,6 +37,9 @@ type FileTarget struct {
 type FileOptions struct {
 	// Buffered disables the O_DIRECT attempt.
 	Buffered bool
+	// URing submits READ and WRITE on the queue's io_uring (RingTarget)
+	// instead of calling pread/pwrite.
+	URing    bool
 	ReadOnly bool
 }
 
@@ -43,7 +49,7 @@ func OpenFileTarget(path string, o FileOptions) (*FileTarget, error) {
 	if o.ReadOnly {
 		flags = unix.O_RDONLY | unix.O_CLOEXEC
 	}
-	t := &FileTarget{block: 512}
+	t := &FileTarget{block: 512, uring: o.URing}
 	fd := -1
 	var err error
 	if !o.Buffered {
@@ -208,4 +214,44 @@ func (t *FileTarget) zero(off, n int64, keepAllocated bool) error {
 		n -= k
 	}
 	return nil
+}
+
+// PrepRing implements RingTarget when FileOptions.URing was set: plain
+// READ and WRITE become IORING_OP_READ/WRITE on the backing file.
+func (t *FileTarget) PrepRing(r *Request, s *uring.SQE) bool {
+	if !t.uring || r.FUA() {
+		return false
+	}
+	switch r.Op {
+	case OpRead:
+		uring.PrepRead(s, t.fd, r.Buf, r.Offset, 0)
+	case OpWrite:
+		uring.PrepWrite(s, t.fd, r.Buf, r.Offset, 0)
+	default:
+		return false
+	}
+	return true
+}
+
+// RingDone implements RingTarget: errors pass through (EAGAIN and EINTR
+// are retried synchronously), short transfers are finished synchronously.
+func (t *FileTarget) RingDone(r *Request, res int32) error {
+	if res < 0 {
+		if e := unix.Errno(-res); e != unix.EAGAIN && e != unix.EINTR {
+			return e
+		}
+		res = 0
+	}
+	n := int(res)
+	if n >= r.Length {
+		return nil
+	}
+	if r.Op == OpRead {
+		if n == 0 && res == 0 && r.Offset >= t.size {
+			clear(r.Buf)
+			return nil
+		}
+		return t.read(r.Buf[n:], r.Offset+int64(n))
+	}
+	return t.write(r.Buf[n:], r.Offset+int64(n))
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -18,7 +19,11 @@ import (
 // user_data of the queue ring: the tag in the low 16 bits for ublk IO
 // commands; udWake marks the eventfd read that wakes the queue for
 // completions made on other goroutines.
-const udWake = 1 << 32
+const (
+	udWake   = 1 << 32
+	udTarget = 1 << 33 // a RingTarget's own SQE for the tag
+	udIgnore = 1 << 34 // a NOP filling an SQE slot a RingTarget declined
+)
 
 const prSetIOFlusher = 57 // PR_SET_IO_FLUSHER
 
@@ -32,6 +37,7 @@ type queue struct {
 	fd     int // /dev/ublkcN
 	legacy bool
 	target Target
+	ringT  RingTarget // target, if it implements RingTarget
 
 	ring  *uring.Ring
 	descs []byte // read-only mmap of depth ioDesc
@@ -52,14 +58,17 @@ type queue struct {
 	wakeSent bool // the eventfd was written and its read not reaped yet
 
 	err error // first fatal error, reported by run
+
+	poll time.Duration // busy-poll this long for new work before sleeping
 }
 
 func newQueue(d *Device, id int) *queue {
 	q := &queue{
 		d: d, id: id, depth: int(d.info.QueueDepth), maxIO: int(d.info.MaxIOBufBytes),
 		fd: d.charFd, legacy: d.ctrl.legacy, target: d.target, efd: -1,
-		efdBuf: new([8]byte),
+		efdBuf: new([8]byte), poll: d.poll,
 	}
+	q.ringT, _ = d.target.(RingTarget)
 	q.reqs = make([]Request, q.depth)
 	for i := range q.reqs {
 		q.reqs[i].q = q
@@ -101,6 +110,9 @@ func (q *queue) setup() error {
 	if err != nil {
 		return fmt.Errorf("ublk queue %d: mmap buffers: %w", q.id, err)
 	}
+	// Huge pages cut TLB misses and page-table walks on the copy paths
+	// (ours and the kernel's get_user_pages); best effort.
+	_ = unix.Madvise(q.bufs, unix.MADV_HUGEPAGE)
 	entries := uint32(q.depth + 1)
 	opts := uring.Options{
 		Flags:     uring.SetupCoopTaskrun | uring.SetupSingleIssuer | uring.SetupDeferTaskrun,
@@ -191,13 +203,15 @@ func (q *queue) armWake() error {
 }
 
 func (q *queue) loop() error {
+	busy := false
 	for {
 		if q.aborted == q.depth && q.owned == 0 {
 			return nil
 		}
-		if _, err := q.ring.SubmitAndWait(1); err != nil {
+		if err := q.wait(busy); err != nil {
 			return fmt.Errorf("ublk queue %d: %w", q.id, err)
 		}
+		busy = q.ring.Ready() > 0
 		for {
 			n := q.ring.Reap(q.cqes)
 			if n == 0 {
@@ -212,7 +226,30 @@ func (q *queue) loop() error {
 	}
 }
 
+// wait submits what is pending and waits for completions. After a busy
+// round it first polls for up to q.poll, which saves the sleep and wakeup
+// when requests arrive back to back.
+func (q *queue) wait(busy bool) error {
+	if busy && q.poll > 0 {
+		deadline := time.Now().Add(q.poll)
+		for {
+			n, err := q.ring.Poll()
+			if err != nil || n > 0 {
+				return err
+			}
+			if time.Now().After(deadline) {
+				break
+			}
+		}
+	}
+	_, err := q.ring.SubmitAndWait(1)
+	return err
+}
+
 func (q *queue) handleCQE(c *uring.CQE) error {
+	if c.UserData&udIgnore != 0 {
+		return nil
+	}
 	if c.UserData&udWake != 0 {
 		q.drainAsync()
 		if q.aborted == q.depth && q.owned == 0 {
@@ -221,6 +258,16 @@ func (q *queue) handleCQE(c *uring.CQE) error {
 		return q.armWake()
 	}
 	tag := uint16(c.UserData)
+	if c.UserData&udTarget != 0 {
+		r := &q.reqs[tag]
+		var res int32
+		if err := q.ringT.RingDone(r, c.Res); err != nil {
+			res = errnoResult(err)
+		} else {
+			res = int32(r.Length)
+		}
+		return q.commit(tag, res)
+	}
 	q.cmdsOut--
 	switch {
 	case c.Res == ioResOK:
@@ -261,6 +308,17 @@ func (q *queue) dispatch(tag uint16) error {
 	case OpDiscard, OpWriteZeroes:
 	default:
 		return q.commit(tag, -int32(unix.EOPNOTSUPP))
+	}
+	if q.ringT != nil && (r.Op == OpRead || r.Op == OpWrite) {
+		sqe, err := q.ring.GetSQE()
+		if err != nil {
+			return fmt.Errorf("ublk queue %d: %w", q.id, err)
+		}
+		if q.ringT.PrepRing(r, sqe) {
+			sqe.UserData = udTarget | uint64(tag)
+			return nil
+		}
+		uring.PrepNop(sqe, udIgnore) // slot taken: make it harmless
 	}
 	r.state.Store(reqDispatched)
 	q.target.Handle(r)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"syscall"
+
+	"udrbd/ublk/uring"
 )
 
 // Op is a block request operation (UBLK_IO_OP_*).
@@ -41,6 +43,22 @@ func (o Op) String() string {
 // from any goroutine.
 type Target interface {
 	Handle(r *Request)
+}
+
+// RingTarget is an optional interface: a Target whose READ and WRITE can
+// be expressed as one io_uring SQE on the queue's own ring (for example a
+// read or write of a backing file). The queue submits it together with its
+// ublk commands (one io_uring_enter per batch) and calls RingDone with the
+// CQE result on the queue goroutine; the request is then committed.
+type RingTarget interface {
+	Target
+	// PrepRing fills s for r and returns true, or returns false to have
+	// the request go through Handle instead. Only READ and WRITE are
+	// offered.
+	PrepRing(r *Request, s *uring.SQE) bool
+	// RingDone turns the SQE's result into the request's outcome (it may
+	// finish a short transfer synchronously).
+	RingDone(r *Request, res int32) error
 }
 
 // TargetFunc adapts a function to Target.

@@ -41,6 +41,9 @@ func main() {
 		recovery = flag.Bool("recovery", false, "create with UBLK_F_USER_RECOVERY|_REISSUE (survives SIGKILL)")
 		recover  = flag.Bool("recover", false, "re-attach to the quiesced device -id after a crash")
 		buffered = flag.Bool("buffered", false, "do not try O_DIRECT")
+		useRing  = flag.Bool("uring", false, "read/write the file through the queue's io_uring instead of pread/pwrite")
+		poll     = flag.Duration("poll", 0, "busy-poll for new requests this long before sleeping (e.g. 50us)")
+		null     = flag.Bool("null", false, "benchmark aid: complete every request at once without touching FILE (reads return stale buffer data)")
 		noCache  = flag.Bool("nocache", false, "do not advertise a volatile cache (no FLUSH/FUA)")
 		force    = flag.Bool("force", false, "on SIGTERM stop the device even if it is mounted")
 		info     = flag.Int("info", -1, "print device N's info and exit")
@@ -89,18 +92,22 @@ func main() {
 		flag.PrintDefaults()
 		os.Exit(2)
 	}
-	t, err := ublk.OpenFileTarget(flag.Arg(0), ublk.FileOptions{Buffered: *buffered})
+	t, err := ublk.OpenFileTarget(flag.Arg(0), ublk.FileOptions{Buffered: *buffered, URing: *useRing})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer t.Close()
+	var target ublk.Target = t
+	if *null {
+		target = ublk.TargetFunc(func(r *ublk.Request) { r.Complete(nil) })
+	}
 	logf := func(f string, a ...any) { log.Printf(f, a...) }
 	var d *ublk.Device
 	if *recover {
 		if *id < 0 {
 			log.Fatal("-recover needs -id")
 		}
-		d, err = ublk.Recover(ctrl, *id, t, *timeout, logf)
+		d, err = ublk.Recover(ctrl, *id, target, *timeout, logf)
 	} else {
 		bs := t.BlockSize()
 		d, err = ublk.Create(ctrl, ublk.Config{
@@ -110,8 +117,8 @@ func main() {
 			Recovery: *recovery, Reissue: *recovery,
 			VolatileCache: !*noCache, FUA: !*noCache,
 			Discard: true, WriteZeroes: true,
-			Timeout: *timeout, Logf: logf,
-		}, t)
+			Timeout: *timeout, Logf: logf, Poll: *poll,
+		}, target)
 	}
 	if err != nil {
 		log.Fatal(err)

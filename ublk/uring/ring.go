@@ -236,6 +236,24 @@ func (r *Ring) SubmitAndWait(wait uint32) (int, error) {
 	}
 }
 
+// Poll submits pending SQEs and lets the kernel run pending task work
+// (io_uring_enter with GETEVENTS and min_complete 0) without sleeping. It
+// returns the number of CQEs ready afterwards.
+func (r *Ring) Poll() (uint32, error) {
+	for {
+		toSubmit := r.flush()
+		_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), 0, EnterGetEvents, 0, 0)
+		switch errno {
+		case 0, unix.EAGAIN, unix.EBUSY:
+			return r.Ready(), nil
+		case unix.EINTR:
+			r.EINTRs.Add(1)
+		default:
+			return r.Ready(), os.NewSyscallError("io_uring_enter", errno)
+		}
+	}
+}
+
 // WaitTimeout submits pending SQEs and waits up to d for at least one CQE.
 // It returns (0, nil) with no CQE ready when d expires. Needs FeatExtArg
 // (Linux 5.11+).
