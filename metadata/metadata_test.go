@@ -116,12 +116,12 @@ func TestUnmarshalDefaultsStriping(t *testing.T) {
 func TestLayoutMatchesDrbdmeta(t *testing.T) {
 	const M = 1 << 20
 	for _, tc := range []struct {
-		name             string
-		idx              int
-		size             uint64
-		stripes, size4k  uint32
-		mdSize           uint32
-		md, al, bm       uint64
+		name            string
+		idx             int
+		size            uint64
+		stripes, size4k uint32
+		mdSize          uint32
+		md, al, bm      uint64
 	}{
 		{"internal 80M", IndexInternal, 80 * M, 1, 8, 80, 83881984, 83849216, 83845120},
 		{"internal 80M+512", IndexInternal, 83886592, 1, 8, 80, 83881984, 83849216, 83845120},
