@@ -4,7 +4,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED := 0
 
-BINS := bin/udrbd bin/drbdsetup
+BINS := bin/udrbd bin/drbdsetup bin/drbdmeta
 
 .PHONY: all build test unit vet vm-test vm-fetch bench fuzz demo clean
 
@@ -17,6 +17,9 @@ bin/udrbd: FORCE
 
 bin/drbdsetup: FORCE
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./drbdsetup
+
+bin/drbdmeta: FORCE
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/drbdmeta
 
 FORCE:
 

@@ -71,6 +71,9 @@ func mStrtoll(s string, defUnit byte) uint64 {
 	if len(tail) > 1 {
 		fail(20, "%s is not a valid number\n", s)
 	}
+	if len(tail) == 0 {
+		return v // no unit: the number is in the default unit already
+	}
 	if len(tail) == 1 {
 		switch tail[0] {
 		case 'K', 'k':
