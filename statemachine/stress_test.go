@@ -180,7 +180,7 @@ func runStress(t *testing.T, cycles, writers int, ioErrors bool) (res stressResu
 
 	done := make(chan struct{})
 	var maxDetach time.Duration
-	var nCycles int64
+	var nCycles atomic.Int64
 	go func() {
 		defer close(done)
 		r := rand.New(rand.NewPCG(7, 7))
@@ -216,7 +216,7 @@ func runStress(t *testing.T, cycles, writers int, ioErrors bool) (res stressResu
 			if s := d.State(); s.Disk != drbd.DDiskless {
 				violate("cycle %d: disk %v after detach", i, s.Disk)
 			}
-			nCycles++
+			nCycles.Add(1)
 		}
 	}()
 
@@ -228,6 +228,7 @@ func runStress(t *testing.T, cycles, writers int, ioErrors bool) (res stressResu
 		hung = true
 	}
 	stop.Store(true)
+	res.cycles = nCycles.Load()
 	if hung {
 		buf := make([]byte, 1<<20)
 		n := runtime.Stack(buf, true)
@@ -266,7 +267,7 @@ func runStress(t *testing.T, cycles, writers int, ioErrors bool) (res stressResu
 		return true
 	})
 	d.Close()
-	res.cycles = nCycles
+	res.cycles = nCycles.Load()
 	res.writes = writes.Load()
 	res.diskWrites = diskWrites.Load()
 	res.ioErrors = nIOErr.Load()
