@@ -225,6 +225,9 @@ func TestDetachWaitsForReferences(t *testing.T) {
 func TestAttachWaitsForPreviousRelease(t *testing.T) {
 	ex := &recExec{blockDestroy: make(chan struct{})}
 	d := newDev(t, ex, nil)
+	var once sync.Once
+	release := func() { once.Do(func() { close(ex.blockDestroy) }) }
+	t.Cleanup(release) // runs before d.Close, so a failure does not hang
 	d.Attach(context.Background(), params("a", upToDateMD))
 	d.Detach(context.Background(), false)
 	opened := make(chan struct{})
@@ -238,7 +241,7 @@ func TestAttachWaitsForPreviousRelease(t *testing.T) {
 		t.Fatal("attach opened the new device before the old one was released")
 	case <-time.After(50 * time.Millisecond):
 	}
-	close(ex.blockDestroy)
+	release()
 	if got := <-res; got != drbd.Reply(drbd.NoError) {
 		t.Fatalf("attach = %v", got)
 	}
@@ -250,6 +253,8 @@ func TestAttachWaitsForPreviousRelease(t *testing.T) {
 func TestAttachInterrupted(t *testing.T) {
 	ex := &recExec{blockDestroy: make(chan struct{})}
 	d := newDev(t, ex, nil)
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(ex.blockDestroy) }) })
 	d.Attach(context.Background(), params("a", upToDateMD))
 	d.Detach(context.Background(), false)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -257,7 +262,6 @@ func TestAttachInterrupted(t *testing.T) {
 	if got := d.Attach(ctx, params("b", upToDateMD)); got != drbd.Reply(drbd.ErrIntr) {
 		t.Fatalf("got %v", got)
 	}
-	close(ex.blockDestroy)
 }
 
 // A failure after D_ATTACHING never passes through D_FAILED.
@@ -627,4 +631,41 @@ func TestWaitState(t *testing.T) {
 	if err := <-res; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Detach first drains the application requests in flight (drbd_suspend_io
+// waits for ap_bio_cnt == 0) and holds new ones back before it touches the
+// disk state, so no writer is parked in the activity log during the change.
+func TestDetachDrainsApplicationIOFirst(t *testing.T) {
+	ctx := context.Background()
+	d := newDev(t, &recExec{}, nil)
+	d.Attach(ctx, params("a", upToDateMD))
+	if err := d.IncApBio(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res := make(chan drbd.Reply, 1)
+	go func() { res <- d.Detach(ctx, false) }()
+	// New IO is held back while detach waits for the drain...
+	waitFor(t, func() bool {
+		cctx, cancel := context.WithTimeout(ctx, time.Millisecond)
+		defer cancel()
+		if d.IncApBio(cctx) != nil {
+			return true
+		}
+		d.DecApBio()
+		return false
+	})
+	// ...and the disk state is untouched until the request in flight ends.
+	time.Sleep(20 * time.Millisecond)
+	if s := d.State(); s.Disk != drbd.DUpToDate {
+		t.Fatalf("disk %v while an application request was in flight", s.Disk)
+	}
+	d.DecApBio()
+	if got := <-res; got != drbd.Reply(drbd.SSSuccess) {
+		t.Fatalf("detach = %v", got)
+	}
+	if err := d.IncApBio(ctx); err != nil {
+		t.Fatal("IO not resumed after detach")
+	}
+	d.DecApBio()
 }

@@ -19,6 +19,7 @@ var (
 	stressCycles  = flag.Int("stress.cycles", 1000, "attach/detach cycles in TestStress* (-short: 100)")
 	stressWriters = flag.Int("stress.writers", 64, "concurrent writers in TestStress*")
 	stressHang    = flag.Duration("stress.hang", 60*time.Second, "TestStress* fails as hung if it does not finish in this time")
+	stressBound   = flag.Duration("stress.detach-bound", time.Second, "TestStress* fails if one detach takes longer (issue 5: 1s)")
 )
 
 // A fake backing device: its own activity log, closed exactly once by the
@@ -180,7 +181,7 @@ func runStress(t *testing.T, cycles, writers int, ioErrors bool) (res stressResu
 
 	done := make(chan struct{})
 	var maxDetach time.Duration
-	var nCycles int64
+	var nCycles atomic.Int64
 	go func() {
 		defer close(done)
 		r := rand.New(rand.NewPCG(7, 7))
@@ -216,7 +217,7 @@ func runStress(t *testing.T, cycles, writers int, ioErrors bool) (res stressResu
 			if s := d.State(); s.Disk != drbd.DDiskless {
 				violate("cycle %d: disk %v after detach", i, s.Disk)
 			}
-			nCycles++
+			nCycles.Add(1)
 		}
 	}()
 
@@ -228,6 +229,7 @@ func runStress(t *testing.T, cycles, writers int, ioErrors bool) (res stressResu
 		hung = true
 	}
 	stop.Store(true)
+	res.cycles = nCycles.Load()
 	if hung {
 		buf := make([]byte, 1<<20)
 		n := runtime.Stack(buf, true)
@@ -266,7 +268,7 @@ func runStress(t *testing.T, cycles, writers int, ioErrors bool) (res stressResu
 		return true
 	})
 	d.Close()
-	res.cycles = nCycles
+	res.cycles = nCycles.Load()
 	res.writes = writes.Load()
 	res.diskWrites = diskWrites.Load()
 	res.ioErrors = nIOErr.Load()
@@ -291,9 +293,11 @@ func stressCheck(t *testing.T, ioErrors bool) {
 	if res.cycles != int64(cycles) {
 		t.Fatalf("%d of %d cycles", res.cycles, cycles)
 	}
-	// The issue's bound: no detach takes longer than 1 s.
-	if res.maxDetach > time.Second {
-		t.Fatalf("slowest detach took %v (> 1s)", res.maxDetach)
+	// The issue's bound: no detach takes longer than 1 s. (Typical on the
+	// 2-core dev machine under -race: 10-100 ms alone, < 400 ms with three
+	// copies of the test running at once.)
+	if res.maxDetach > *stressBound {
+		t.Fatalf("slowest detach took %v (> %v)", res.maxDetach, *stressBound)
 	}
 	if res.diskWrites == 0 || res.alWaits == 0 {
 		t.Fatal("no write reached the disk or no activity-log contention: the test exercised nothing")
