@@ -53,7 +53,7 @@ func FuzzHandle(f *testing.F) {
 		f.Add(b, true)
 	}
 	f.Fuzz(func(t *testing.T, dg []byte, admin bool) {
-		s := &Server{cfg: Config{MaxDatagram: 256}, h: echoHandler{}, ctx: context.Background()}
+		s := &Server{cfg: Config{}, h: echoHandler{}, ctx: context.Background()}
 		c := &conn{s: s, admin: admin, portid: 42, out: make(chan []byte, 10*len(dg)/16+16), done: make(chan struct{})}
 		asked := map[uint32]bool{}
 		for _, m := range splitDatagram(dg) {
