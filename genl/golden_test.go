@@ -1,18 +1,14 @@
 package genl
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/binary"
-	"encoding/hex"
-	"fmt"
-	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"udrbd/genl/internal/golden"
 )
 
 // The golden traces in testdata/golden are strace output of stock
@@ -20,177 +16,35 @@ import (
 // the test VM (recorded by testdata/golden/capture). Every netlink datagram
 // on the netlink socket is in them as a hex dump.
 
-// goldenDatagram is one datagram on the netlink socket.
-type goldenDatagram struct {
-	Out  bool // sent by drbdsetup (a request); else received from the kernel
-	Data []byte
-	Line int
-}
-
-// goldenMsg is one netlink message of a golden datagram.
-type goldenMsg struct {
-	Out                bool
-	Type, Flags        uint16
-	Seq, PID           uint32
-	Payload            []byte
-	Datagram, Position int
-}
-
-type goldenTrace struct {
-	Name      string
-	RC        int
-	Cmd       string
-	Datagrams []goldenDatagram
-}
-
-var (
-	reBegin   = regexp.MustCompile(`^GOLDEN-BEGIN (\S+) rc=(\d+) cmd=(.*)$`)
-	reSocket  = regexp.MustCompile(`^\d+\s+socket\(AF_NETLINK, .*\) = (\d+)$`)
-	reSockUnf = regexp.MustCompile(`^(\d+)\s+socket\(AF_NETLINK, .*<unfinished \.\.\.>$`)
-	reSockRes = regexp.MustCompile(`^(\d+)\s+<\.\.\. socket resumed>.*= (\d+)$`)
-	reSyscall = regexp.MustCompile(`^\d+\s+(sendmsg|recvmsg|sendto|recvfrom|write|read|writev|readv)\((\d+), (.*) = (-?\d+)`)
-)
-
-func parseGoldenTrace(path string) (*goldenTrace, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	tr := &goldenTrace{}
-	nlfds := map[string]bool{}       // netlink socket fds
-	pendingSock := map[string]bool{} // pids in an unfinished socket(AF_NETLINK) call
-	var cur *goldenDatagram
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<22)
-	line := 0
-	flush := func() {
-		if cur != nil && len(cur.Data) > 0 {
-			tr.Datagrams = append(tr.Datagrams, *cur)
-		}
-		cur = nil
-	}
-	for sc.Scan() {
-		line++
-		s := sc.Text()
-		if m := reBegin.FindStringSubmatch(s); m != nil {
-			tr.Name, tr.Cmd = m[1], m[3]
-			tr.RC, _ = strconv.Atoi(m[2])
-			continue
-		}
-		if strings.HasPrefix(s, " | ") {
-			if cur == nil {
-				continue
-			}
-			if len(s) < 58 {
-				return nil, fmt.Errorf("%s:%d: short dump line", path, line)
-			}
-			for _, h := range strings.Fields(s[10:58]) {
-				b, err := hex.DecodeString(h)
-				if err != nil || len(b) != 1 {
-					return nil, fmt.Errorf("%s:%d: bad hex %q", path, line, h)
-				}
-				cur.Data = append(cur.Data, b[0])
-			}
-			continue
-		}
-		if strings.HasPrefix(s, " * ") {
-			continue
-		}
-		flush()
-		if m := reSocket.FindStringSubmatch(s); m != nil {
-			nlfds[m[1]] = true
-			continue
-		}
-		if m := reSockUnf.FindStringSubmatch(s); m != nil {
-			pendingSock[m[1]] = true
-			continue
-		}
-		if m := reSockRes.FindStringSubmatch(s); m != nil && pendingSock[m[1]] {
-			nlfds[m[2]] = true
-			continue
-		}
-		if m := reSyscall.FindStringSubmatch(s); m != nil && nlfds[m[2]] {
-			if n, _ := strconv.Atoi(m[4]); n <= 0 || strings.Contains(m[3], "MSG_PEEK") {
-				continue
-			}
-			out := strings.HasPrefix(m[1], "send") || strings.HasPrefix(m[1], "write")
-			cur = &goldenDatagram{Out: out, Line: line}
-		}
-	}
-	flush()
-	return tr, sc.Err()
-}
-
-func (d goldenDatagram) messages(t testing.TB, di int) []goldenMsg {
-	t.Helper()
-	var out []goldenMsg
-	b := d.Data
-	for pos := 0; len(b) > 0; pos++ {
-		if len(b) < 16 {
-			t.Fatalf("datagram %d: %d stray bytes", di, len(b))
-		}
-		l := int(binary.NativeEndian.Uint32(b))
-		if l < 16 || l > len(b) {
-			t.Fatalf("datagram %d: bad nlmsg_len %d", di, l)
-		}
-		out = append(out, goldenMsg{Out: d.Out, Type: binary.NativeEndian.Uint16(b[4:]),
-			Flags: binary.NativeEndian.Uint16(b[6:]), Seq: binary.NativeEndian.Uint32(b[8:]),
-			PID: binary.NativeEndian.Uint32(b[12:]), Payload: b[16:l], Datagram: di, Position: pos})
-		b = b[min((l+3)&^3, len(b)):]
-	}
-	return out
-}
+type goldenMsg = golden.Msg
 
 func loadGolden(t *testing.T) map[string][]goldenMsg {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", "golden", "*.trace"))
+	trs, err := golden.LoadDir(filepath.Join("testdata", "golden"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(paths) == 0 {
+	if len(trs) == 0 {
 		t.Fatal("no golden traces: run genl/testdata/golden/capture")
 	}
 	out := map[string][]goldenMsg{}
-	for _, p := range paths {
-		tr, err := parseGoldenTrace(p)
+	for _, tr := range trs {
+		msgs, err := tr.Messages()
 		if err != nil {
 			t.Fatal(err)
-		}
-		var msgs []goldenMsg
-		for i, d := range tr.Datagrams {
-			msgs = append(msgs, d.messages(t, i)...)
 		}
 		out[tr.Name] = msgs
 	}
 	return out
 }
 
-// familyID finds the drbd family id in a trace's nlctrl reply.
-func familyID(t *testing.T, name string, msgs []goldenMsg) uint16 {
-	t.Helper()
-	for _, m := range msgs {
-		if m.Out || m.Type != GenlIDCtrl || len(m.Payload) < 4 {
-			continue
-		}
-		b := m.Payload[4:]
-		for n := splitAttrs(b); len(b) >= 4 && n > 0; {
-			l := int(binary.NativeEndian.Uint16(b))
-			if binary.NativeEndian.Uint16(b[2:]) == CtrlAttrFamilyID {
-				return binary.NativeEndian.Uint16(b[4:])
-			}
-			b = b[min(nlaAlign(l), len(b)):]
-			n -= nlaAlign(l)
-		}
-	}
-	t.Fatalf("%s: no CTRL_CMD_NEWFAMILY reply in trace", name)
-	return 0
-}
-
 // goldenDrbd returns the decoded drbd messages of one trace, in order.
 func goldenDrbd(t *testing.T, name string, msgs []goldenMsg) ([]goldenMsg, []*Message) {
 	t.Helper()
-	fam := familyID(t, name, msgs)
+	fam := golden.FamilyID(msgs)
+	if fam == 0 {
+		t.Fatalf("%s: no CTRL_CMD_NEWFAMILY reply in trace", name)
+	}
 	var gm []goldenMsg
 	var dm []*Message
 	for _, m := range msgs {
@@ -241,5 +95,189 @@ func TestGoldenRoundTrip(t *testing.T) {
 	t.Logf("%d drbd messages from %d traces round-tripped", total, len(names))
 	if total < 20 {
 		t.Fatalf("only %d drbd messages in the golden traces", total)
+	}
+}
+
+// findGolden returns the i-th drbd message with the given direction and cmd.
+func findGolden(t *testing.T, golden map[string][]goldenMsg, trace string, out bool, cmd Cmd, i int) (goldenMsg, *Message) {
+	t.Helper()
+	gm, dm := goldenDrbd(t, trace, golden[trace])
+	n := 0
+	for j := range dm {
+		if gm[j].Out == out && dm[j].Cmd == cmd {
+			if n == i {
+				return gm[j], dm[j]
+			}
+			n++
+		}
+	}
+	t.Fatalf("%s: no %v message #%d (out=%v)", trace, cmd, i, out)
+	return goldenMsg{}, nil
+}
+
+func sockaddrIn(port uint16, ip [4]byte) []byte {
+	return []byte{2, 0, byte(port >> 8), byte(port), ip[0], ip[1], ip[2], ip[3], 0, 0, 0, 0, 0, 0, 0, 0}
+}
+
+// TestGoldenValues checks that the recorded messages decode to what the
+// command lines and the kernel's behaviour say they must hold.
+func TestGoldenValues(t *testing.T) {
+	g := loadGolden(t)
+	fields := func(nrs ...uint16) Fields {
+		var f Fields
+		f.Add(nrs...)
+		return f
+	}
+	wires := func(types ...uint16) []Wire {
+		var w []Wire
+		for _, t := range types {
+			w = append(w, Wire{Type: t})
+		}
+		return w
+	}
+
+	// new-resource r0 --on-no-data-accessible=suspend-io
+	hdr, m := findGolden(t, g, "new-resource", true, CmdNewResource, 0)
+	if hdr.Flags != 1 || m.Version != 1 || m.Minor != MinorNone || m.Flags != 0 {
+		t.Errorf("new-resource request header: nlmsg flags %#x, %+v", hdr.Flags, m)
+	}
+	cc, _ := Get[*CfgContext](m)
+	ro, _ := Get[*ResOpts](m)
+	if cc == nil || cc.CtxResourceName != "r0" || cc.Present != fields(CfgContextCtxResourceName) ||
+		ro == nil || ro.OnNoData != 1 || ro.Present != fields(ResOptsOnNoData) {
+		t.Errorf("new-resource request sets: %+v %+v", cc, ro)
+	}
+	// drbd-utils 9.22 nests with NLA_F_NESTED and tags fields with the mandatory bit
+	if a := m.Find(TLACfgContext); a.Type != 0x8002 || !cmp.Equal(a.Layout, wires(0x4002)) {
+		t.Errorf("new-resource request context attr %#x %v", a.Type, a.Layout)
+	}
+	_, m = findGolden(t, g, "new-resource", false, CmdNewResource, 0)
+	// the reply copies the request's context with the mandatory bits cleared
+	if a := m.Find(TLACfgContext); m.RetCode() != NoError || a == nil || a.Type != 0x8002 || !cmp.Equal(a.Layout, wires(2)) {
+		t.Errorf("new-resource reply: rc %d attrs %+v", m.RetCode(), m.Attrs)
+	}
+
+	// new-minor r0 0 0: the minor travels in the header, name then volume in the context
+	_, m = findGolden(t, g, "new-minor", true, CmdNewMinor, 0)
+	cc, _ = Get[*CfgContext](m)
+	if m.Minor != 0 || cc.CtxResourceName != "r0" || cc.CtxVolume != 0 || !cmp.Equal(m.Find(TLACfgContext).Layout, wires(0x4002, 0x4001)) {
+		t.Errorf("new-minor request: %+v %+v", m, cc)
+	}
+	_, m = findGolden(t, g, "new-minor-diskless", true, CmdNewMinor, 0)
+	if cc, _ = Get[*CfgContext](m); m.Minor != 1 || cc.CtxVolume != 1 {
+		t.Errorf("new-minor 1 1: %+v", cc)
+	}
+
+	// attach with options: options first, in command-line order, then the positional args
+	_, m = findGolden(t, g, "attach", true, CmdAttach, 0)
+	dc, _ := Get[*DiskConf](m)
+	want := &DiskConf{BackingDev: "/dev/loop0", MetaDev: "/dev/loop0", MetaDevIdx: -3, ResyncRate: 409600,
+		CPlanAhead: 0, ALExtents: 3389, OnIOError: 2, DiskFlushes: false,
+		Present: fields(DiskConfBackingDev, DiskConfMetaDev, DiskConfMetaDevIdx, DiskConfResyncRate,
+			DiskConfCPlanAhead, DiskConfALExtents, DiskConfOnIOError, DiskConfDiskFlushes)}
+	if d := cmp.Diff(want, dc, cmpSets); d != "" {
+		t.Errorf("attach disk conf (-want +got)\n%s", d)
+	}
+	if l := m.Find(TLADiskConf).Layout; !cmp.Equal(l, wires(0x4008, 0x400b, 0x400a, 0x4006, 0x4011, 1, 2, 3)) {
+		t.Errorf("attach layout %v", l)
+	}
+	if m.Minor != 0 || m.Find(TLACfgContext) != nil {
+		t.Errorf("attach addresses the minor in the header only: %+v", m)
+	}
+	if _, m = findGolden(t, g, "attach", false, CmdAttach, 0); m.RetCode() != NoError {
+		t.Errorf("attach rc %d", m.RetCode())
+	}
+	// attach to a disk without meta data: ERR_MD_INVALID (119)
+	if _, m = findGolden(t, g, "attach-bad-md", false, CmdAttach, 0); m.RetCode() != 119 {
+		t.Errorf("attach-bad-md rc %d", m.RetCode())
+	}
+	// primary without a disk: SS_NO_UP_TO_DATE_DISK (-2); primary --force: assume_uptodate, SS_SUCCESS (1)
+	if _, m = findGolden(t, g, "primary-nodisk", false, CmdPrimary, 0); m.RetCode() != -2 || m.Minor != 1 {
+		t.Errorf("primary-nodisk reply %+v", m)
+	}
+	_, m = findGolden(t, g, "primary", true, CmdPrimary, 0)
+	if rp, _ := Get[*SetRoleParms](m); rp == nil || !rp.AssumeUptodate {
+		t.Errorf("primary --force: %+v", rp)
+	}
+	if _, m = findGolden(t, g, "primary", false, CmdPrimary, 0); m.RetCode() != 1 {
+		t.Errorf("primary rc %d", m.RetCode())
+	}
+
+	// connect with net options including the shared secret
+	_, m = findGolden(t, g, "connect", true, CmdConnect, 0)
+	cc, _ = Get[*CfgContext](m)
+	nc, _ := Get[*NetConf](m)
+	if cc.CtxResourceName != "r0" || !cmp.Equal(cc.CtxMyAddr, sockaddrIn(7789, [4]byte{127, 0, 0, 1})) ||
+		!cmp.Equal(cc.CtxPeerAddr, sockaddrIn(7790, [4]byte{127, 0, 0, 1})) {
+		t.Errorf("connect context %+v", cc)
+	}
+	if nc.SharedSecret != "geheim" || nc.WireProtocol != 3 || nc.MaxBuffers != 8000 || nc.PingTimeo != 10 ||
+		nc.TwoPrimaries || !nc.Present.Has(NetConfTwoPrimaries) {
+		t.Errorf("connect net conf %+v", nc)
+	}
+
+	// show: GET_STATUS dump; root sees the secret, nobody does not
+	for _, tc := range []struct {
+		trace  string
+		secret bool
+	}{{"show", true}, {"show-nonroot", false}} {
+		hdr, m = findGolden(t, g, tc.trace, false, CmdGetStatus, 0)
+		nc, _ = Get[*NetConf](m)
+		dc, _ = Get[*DiskConf](m)
+		si, _ := Get[*StateInfo](m)
+		if hdr.Flags != 2 || m.RetCode() != NoError || nc == nil || nc.Present.Has(NetConfSharedSecret) != tc.secret ||
+			tc.secret && nc.SharedSecret != "geheim" || nc.Timeout != 60 || dc.BackingDev != "/dev/loop0" || dc.ResyncAfter != -1 ||
+			si == nil || si.SIBReason != SIBGetStatusReply {
+			t.Errorf("%s reply: flags %#x %+v %+v", tc.trace, hdr.Flags, nc, si)
+		}
+		// the kernel's *_to_skb sets NLA_F_NESTED and puts bare field numbers
+		if a := m.Find(TLANetConf); a.Type != 0x8005 || a.Layout[0].Type&MandatoryFlag != 0 {
+			t.Errorf("%s net conf attr %#x", tc.trace, a.Type)
+		}
+	}
+
+	// events2 --now: the initial state dump, one object per message, then INITIAL_STATE_DONE
+	gm, dm := goldenDrbd(t, "events2", g["events2"])
+	var cmds []Cmd
+	for i, m := range dm {
+		if !gm[i].Out {
+			cmds = append(cmds, m.Cmd)
+			if gm[i].Flags != 0 || gm[i].PID != 0 {
+				t.Errorf("initial state message %d: nlmsg flags %#x pid %d", i, gm[i].Flags, gm[i].PID)
+			}
+		}
+	}
+	wantCmds := []Cmd{CmdResourceState, CmdConnectionState, CmdDeviceState, CmdPeerDeviceState,
+		CmdResourceState, CmdConnectionState, CmdDeviceState, CmdPeerDeviceState, CmdInitialStateDone}
+	if !cmp.Equal(cmds, wantCmds) {
+		t.Errorf("events2 --now replies %v", cmds)
+	}
+	// the live stream: multicast messages, nlmsg_pid 0, flags 0; the old-style
+	// DRBD_EVENT broadcasts and the events2 notifications each count their
+	// own sequence numbers up, interleaved on the same group
+	gm, dm = goldenDrbd(t, "events2-live", g["events2-live"])
+	last := map[bool]uint32{}
+	var destroys, v1 int
+	for i, m := range dm {
+		if gm[i].Out || gm[i].Seq == gm[0].Seq {
+			continue // the request and its initial-state replies
+		}
+		v1event := m.Cmd == CmdEvent
+		if gm[i].PID != 0 || gm[i].Flags != 0 || gm[i].Seq <= last[v1event] {
+			t.Errorf("multicast %d (%v): pid %d flags %#x seq %d after %d", i, m.Cmd, gm[i].PID, gm[i].Flags, gm[i].Seq, last[v1event])
+		}
+		last[v1event] = gm[i].Seq
+		if v1event {
+			v1++
+			if si, _ := Get[*StateInfo](m); si == nil || si.SIBReason != SIBStateChange {
+				t.Errorf("DRBD_EVENT %d without a state change info: %+v", i, si)
+			}
+		}
+		if nh, _ := Get[*NotificationHeader](m); nh != nil && nh.NHType&^NotifyContinues == NotifyDestroy {
+			destroys++
+		}
+	}
+	if v1 == 0 || destroys < 8 {
+		t.Errorf("live events: %d DRBD_EVENTs, %d destroys", v1, destroys)
 	}
 }
