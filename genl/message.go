@@ -215,3 +215,39 @@ func IsSetError(err error) (*SetError, bool) {
 	ok := errors.As(err, &se)
 	return se, ok
 }
+
+// AsKernel returns s the way the kernel puts that set into its replies,
+// dumps and notifications: drbd_cfg_reply, drbd_cfg_context and state_info
+// by hand-written puts (no NLA_F_NESTED, mandatory-tagged field types), every
+// other set by its generated *_to_skb (NLA_F_NESTED, bare field numbers; the
+// kernel emits all fields, so pass sets with every field present, or with
+// sensitive ones stripped for unprivileged receivers).
+func AsKernel(s Set) Attr {
+	switch s.TLA() {
+	case TLACfgReply, TLACfgContext, TLAStateInfo:
+		return Tagged(s)
+	}
+	return Kernel(s)
+}
+
+// NewReply starts the reply to a request the way drbd_adm_prepare does: same
+// cmd and minor, version 1, ret_code NO_ERROR, and the request's cfg context
+// copied back (with the mandatory bits cleared, as the kernel's parser
+// leaves them) if the request had a valid one.
+func NewReply(req *Message) *Message {
+	r := &Message{Cmd: req.Cmd, Version: FamilyVersion, Minor: req.Minor, Flags: uint32(NoError)}
+	if a := req.Find(TLACfgContext); a != nil && a.Err == nil {
+		r.Attrs = append(r.Attrs, ClearMandatory(*a))
+	}
+	return r
+}
+
+// AddInfo appends a cfg reply with info text, as drbd_msg_put_info does
+// (nothing for an empty text). drbdsetup prints each under "additional info
+// from kernel:".
+func (m *Message) AddInfo(text string) {
+	if text == "" {
+		return
+	}
+	m.Attrs = append(m.Attrs, Tagged(&CfgReply{InfoText: text, Present: 1 << CfgReplyInfoText}))
+}

@@ -64,6 +64,10 @@ type SetSpec struct {
 	Name   string // the C struct name
 	GoName string // the Go type generated for it
 	Fields []FieldSpec
+	// PutOrder, if set, is the order in which the kernel's hand-written put
+	// function emits the fields (nla_put_status_info for state_info), which
+	// differs from the declaration order; canonical encoding follows it.
+	PutOrder []uint16
 }
 
 // MaxNr is the set's maxtype: the highest declared field number. A mandatory
@@ -264,7 +268,11 @@ var Sets = []SetSpec{
 		u32Def(4, 0, "al_stripes", defALStripes),
 		u32Def(5, 0, "al_stripe_size", defALStripeSize),
 	}},
-	{TLA: TLAStateInfo, Name: "state_info", GoName: "StateInfo", Fields: []FieldSpec{
+	{TLA: TLAStateInfo, Name: "state_info", GoName: "StateInfo",
+		// nla_put_status_info: reason, state, ed_uuid before capacity, the
+		// counters; with a disk: uuids, flags, bitmap bits, resync bits;
+		// then prev/new state (state change) or exit code before helper.
+		PutOrder: []uint16{1, 2, 4, 3, 15, 16, 17, 18, 19, 20, 21, 22, 23, 7, 8, 9, 10, 11, 12, 5, 6, 14, 13}, Fields: []FieldSpec{
 		u32(1, m, "sib_reason"),
 		u32(2, FRequired, "current_state"),
 		u64(3, m, "capacity"),
