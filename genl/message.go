@@ -251,3 +251,11 @@ func (m *Message) AddInfo(text string) {
 	}
 	m.Attrs = append(m.Attrs, Tagged(&CfgReply{InfoText: text, Present: 1 << CfgReplyInfoText}))
 }
+
+// FailSet turns a set that failed to parse into the kernel's answer: ret_code
+// ERR_MANDATORY_TAG and the from_attrs_err_to_txt() text as info (what every
+// drbd_adm_* handler does when <set>_from_attrs fails).
+func (m *Message) FailSet(err *SetError) {
+	m.SetRetCode(ErrMandatoryTag)
+	m.AddInfo(err.Text())
+}

@@ -54,11 +54,9 @@ func (h *fakeHandler) Do(_ context.Context, r *server.Request) (*genl.Message, e
 	}
 	switch r.Msg.Cmd {
 	case genl.CmdAttach:
-		if dc, err := genl.Get[*genl.DiskConf](r.Msg); err != nil || dc == nil {
-			reply.SetRetCode(genl.ErrMandatoryTag)
-			if se, ok := genl.IsSetError(err); ok {
-				reply.Add(&genl.CfgReply{InfoText: se.Text(), Present: 1 << genl.CfgReplyInfoText})
-			}
+		if _, err := genl.Get[*genl.DiskConf](r.Msg); err != nil {
+			se, _ := genl.IsSetError(err)
+			reply.FailSet(se)
 		}
 	case genl.CmdPrimary:
 		reply.SetRetCode(-2) // SS_NO_UP_TO_DATE_DISK
