@@ -307,7 +307,7 @@ func TestReplyHelpers(t *testing.T) {
 	if r.Cmd != CmdAttach || r.Version != 1 || r.Minor != 7 || r.RetCode() != NoError || len(r.Attrs) != 1 {
 		t.Fatalf("reply %+v", r)
 	}
-	if a := r.Attrs[0]; a.Type != uint16(TLACfgContext) || a.Layout[0].Type != CfgContextCtxVolume {
+	if a := r.Attrs[0]; a.Type != uint16(TLACfgContext)|NestedFlag || a.Layout[0].Type != CfgContextCtxVolume {
 		t.Fatalf("copied context %+v", a)
 	}
 	r.FailSet(&SetError{Errno: syscall.ENOMSG})

@@ -33,10 +33,17 @@ type Attr struct {
 // TLA is the attribute number without flag bits.
 func (a *Attr) TLA() TLA { return TLA(a.Type & TypeMask) }
 
-// Tagged returns the attribute the way requests from drbd-utils and the
-// kernel's hand-written puts (cfg context, cfg reply, state info) carry a
-// set: no NLA_F_NESTED, field types tagged with the mandatory bit.
+// Tagged returns the attribute the way the kernel's hand-written puts (cfg
+// context, cfg reply, state info) carry a set: no NLA_F_NESTED, field types
+// tagged with the mandatory bit.
 func Tagged(s Set) Attr { return Attr{Type: uint16(s.TLA()), Set: s, Tagged: true} }
+
+// Request returns the attribute the way drbd-utils puts a set into a
+// request: NLA_F_NESTED (which the genl core's strict validation demands of
+// every top-level attribute) and field types tagged with the mandatory bit.
+func Request(s Set) Attr {
+	return Attr{Type: uint16(s.TLA()) | NestedFlag, Set: s, Tagged: true}
+}
 
 // Kernel returns the attribute the way the kernel's generated <set>_to_skb
 // puts a set: NLA_F_NESTED on the nest, bare field numbers. The kernel emits
@@ -62,10 +69,10 @@ func (m *Message) RetCode() int32 { return int32(m.Flags) }
 // SetRetCode stores a ret_code in the header.
 func (m *Message) SetRetCode(rc int32) { m.Flags = uint32(rc) }
 
-// Add appends sets in Tagged form.
+// Add appends sets in Request form (as drbd-utils builds requests).
 func (m *Message) Add(sets ...Set) {
 	for _, s := range sets {
-		m.Attrs = append(m.Attrs, Tagged(s))
+		m.Attrs = append(m.Attrs, Request(s))
 	}
 }
 
@@ -258,4 +265,80 @@ func (m *Message) AddInfo(text string) {
 func (m *Message) FailSet(err *SetError) {
 	m.SetRetCode(ErrMandatoryTag)
 	m.AddInfo(err.Text())
+}
+
+// ValidateRequest applies the genl core's strict top-level validation
+// (NL_VALIDATE_STRICT: drbd's ops set no GENL_DONT_VALIDATE_* flags, for
+// doit and dump alike) to a message (without nlmsghdr) of the drbd family,
+// with the family policy (every DRBD_NLA_* is NLA_NESTED, 14 is unset,
+// maxattr 24). The errno is what the kernel NACKs with: EINVAL for a
+// message shorter than its headers, an attribute of type 0, above 24 or 14,
+// a set without NLA_F_NESTED, or bytes left over; ERANGE for a set of 1 to 3
+// bytes. It looks at the sets' contents no further; drbd's own parsers do
+// that (see Attr.Err).
+func ValidateRequest(b []byte) error {
+	if len(b) < GenlHeaderLen+HeaderLen {
+		return ErrShort
+	}
+	b = b[GenlHeaderLen+HeaderLen:]
+	for len(b) >= 4 {
+		l := int(binary.NativeEndian.Uint16(b))
+		if l < 4 || l > len(b) {
+			break
+		}
+		typ := binary.NativeEndian.Uint16(b[2:])
+		t := TLA(typ & TypeMask)
+		switch {
+		case t == 0 || t > MaxAttr || SpecOf(t) == nil:
+			return fmt.Errorf("drbd genl: top-level attribute %d: %w", t, syscall.EINVAL)
+		case typ&NestedFlag == 0:
+			return fmt.Errorf("drbd genl: top-level attribute %d: NLA_F_NESTED is missing: %w", t, syscall.EINVAL)
+		case l > 4 && l < 8:
+			return fmt.Errorf("drbd genl: top-level attribute %d: %w", t, syscall.ERANGE)
+		}
+		b = b[min(nlaAlign(l), len(b)):]
+	}
+	if len(b) > 0 {
+		return fmt.Errorf("drbd genl: %d bytes left over: %w", len(b), syscall.EINVAL)
+	}
+	return nil
+}
+
+// CheckMandatoryInPlace does to a request (without nlmsghdr) what
+// drbd_nla_check_mandatory does to the kernel's copy when it parses set t:
+// it clears the mandatory bit of the set's nested attributes, in order, up
+// to and including the first unknown mandatory one. The kernel echoes the
+// request in a NACK from that buffer, so a NACK for a bad cfg context
+// carries the cleared bits.
+func CheckMandatoryInPlace(msg []byte, t TLA) {
+	sp := SpecOf(t)
+	if sp == nil || len(msg) < GenlHeaderLen+HeaderLen {
+		return
+	}
+	// the kernel works on the last attribute of type t
+	var nest []byte
+	b := msg[GenlHeaderLen+HeaderLen:]
+	for len(b) >= 4 {
+		l := int(binary.NativeEndian.Uint16(b))
+		if l < 4 || l > len(b) {
+			break
+		}
+		if TLA(binary.NativeEndian.Uint16(b[2:])&TypeMask) == t {
+			nest = b[4:l]
+		}
+		b = b[min(nlaAlign(l), len(b)):]
+	}
+	maxNr := sp.MaxNr()
+	for n := splitAttrs(nest); len(nest) >= 4 && n > 0; {
+		l := int(binary.NativeEndian.Uint16(nest))
+		typ := binary.NativeEndian.Uint16(nest[2:])
+		if typ&MandatoryFlag != 0 {
+			binary.NativeEndian.PutUint16(nest[2:], typ&^MandatoryFlag)
+			if typ&TypeMask > maxNr {
+				return
+			}
+		}
+		step := min(nlaAlign(l), len(nest))
+		nest, n = nest[step:], n-step
+	}
 }

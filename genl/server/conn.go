@@ -261,6 +261,10 @@ func (c *conn) drbd(m netlink.Message) syscall.Errno {
 	if (dump && !op.Dumpit) || (!dump && !op.Doit) {
 		return syscall.EOPNOTSUPP
 	}
+	// the genl core's strict validation of the top level (doit and dump)
+	if err := genl.ValidateRequest(m.Data); err != nil {
+		return errnoOf(err)
+	}
 	msg := new(genl.Message)
 	if err := msg.UnmarshalBinary(m.Data); err != nil {
 		return errnoOf(err)
@@ -270,6 +274,10 @@ func (c *conn) drbd(m netlink.Message) syscall.Errno {
 		c.dump(req)
 		return errDumped
 	}
+	// Every drbd doit parses the cfg context first (drbd_adm_prepare), which
+	// clears its mandatory bits in the request buffer; a NACK echoes that
+	// buffer, so do the same to ours (it is this connection's own copy).
+	genl.CheckMandatoryInPlace(m.Data, genl.TLACfgContext)
 	reply, err := c.s.h.Do(c.s.ctx, req)
 	if err != nil {
 		return errnoOf(err)

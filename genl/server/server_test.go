@@ -352,7 +352,7 @@ func TestNACK(t *testing.T) {
 		{"unknown command", &genl.Message{Cmd: 3}, syscall.EOPNOTSUPP},
 		{"notification sent as request", &genl.Message{Cmd: genl.CmdEvent}, syscall.EOPNOTSUPP},
 		{"doit on a dump-only op", &genl.Message{Cmd: genl.CmdGetResources}, syscall.EOPNOTSUPP},
-		{"bad cfg context", &genl.Message{Cmd: genl.CmdNewMinor, Attrs: []genl.Attr{{Type: uint16(genl.TLACfgContext), Raw: []byte{5, 0, 0x40 | 0, 0x40, 1, 0, 0, 0}}}}, syscall.EOPNOTSUPP},
+		{"bad cfg context", &genl.Message{Cmd: genl.CmdNewMinor, Attrs: []genl.Attr{{Type: uint16(genl.TLACfgContext) | genl.NestedFlag, Raw: []byte{5, 0, 0x40 | 0, 0x40, 1, 0, 0, 0}}}}, syscall.EOPNOTSUPP},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -377,7 +377,10 @@ func TestNACK(t *testing.T) {
 		{"handler errno", genl.FamilyID, body, syscall.ENODEV},
 		{"short drbd header", genl.FamilyID, body[:8], syscall.EINVAL},
 		{"unknown family id", 0x7777, body, syscall.ENOENT},
-		{"bad top-level attribute", genl.FamilyID, append(append([]byte{}, body...), 6, 0, 3, 0, 0, 0, 0, 0), syscall.ERANGE},
+		{"set without NLA_F_NESTED", genl.FamilyID, append(append([]byte{}, body...), 4, 0, 3, 0), syscall.EINVAL},
+		{"set of 2 bytes", genl.FamilyID, append(append([]byte{}, body...), 6, 0, 3, 0x80, 0, 0, 0, 0), syscall.ERANGE},
+		{"top-level attribute 14", genl.FamilyID, append(append([]byte{}, body...), 4, 0, 14, 0x80), syscall.EINVAL},
+		{"bytes left over", genl.FamilyID, append(append([]byte{}, body...), 1, 0, 0, 0), syscall.EINVAL},
 	}
 	for i, tc := range raw {
 		d := append([]byte(nil), tc.data...)
@@ -405,7 +408,7 @@ func TestMandatoryTagReply(t *testing.T) {
 	// attach with an unknown mandatory disk option: ERR_MANDATORY_TAG + text
 	m := &genl.Message{Cmd: genl.CmdAttach, Minor: 1}
 	m.Add(&genl.CfgContext{Present: 1 << genl.CfgContextCtxVolume})
-	m.Attrs = append(m.Attrs, genl.Attr{Type: uint16(genl.TLADiskConf), Raw: []byte{8, 0, 0x1f, 0x40, 1, 0, 0, 0}})
+	m.Attrs = append(m.Attrs, genl.Attr{Type: uint16(genl.TLADiskConf) | genl.NestedFlag, Raw: []byte{8, 0, 0x1f, 0x40, 1, 0, 0, 0}})
 	reply, err := c.Do(m)
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,12 @@ show() {
   echo "GOLDEN-END $1"
 }
 
+# hand-made requests straight to the genetlink core (ACK, NACK and errno framing)
+step "probes"
+echo "GOLDEN-PROBES-BEGIN"
+/udrbd/extra/probe || fail "probe failed"
+echo "GOLDEN-PROBES-END"
+
 for i in 0 1; do
   must truncate -s 80M /tmp/disk$i.img
   must losetup /dev/loop$i /tmp/disk$i.img
