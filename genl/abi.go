@@ -19,7 +19,9 @@ const (
 	// EventsGroup is the name of the family's only multicast group.
 	EventsGroup = "events"
 	// ResvStartOp is the family's resv_start_op: every 8.4 op is below it, so
-	// the genl core applies legacy (liberal) attribute validation.
+	// the genl core does not check genlmsghdr.reserved. (It does not relax
+	// attribute validation: drbd's ops set no GENL_DONT_VALIDATE_* flag, so
+	// the top level is validated strictly; see ValidateRequest.)
 	ResvStartOp = 42
 )
 

@@ -294,3 +294,31 @@ func TestMessageErrors(t *testing.T) {
 		t.Fatalf("too long: %v", err)
 	}
 }
+
+func TestReplyHelpers(t *testing.T) {
+	req := &Message{Cmd: CmdAttach, Version: 1, Minor: 7}
+	req.Add(&CfgContext{CtxVolume: 3, Present: 1 << CfgContextCtxVolume})
+	b, _ := req.MarshalBinary()
+	var in Message
+	if err := in.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	r := NewReply(&in)
+	if r.Cmd != CmdAttach || r.Version != 1 || r.Minor != 7 || r.RetCode() != NoError || len(r.Attrs) != 1 {
+		t.Fatalf("reply %+v", r)
+	}
+	if a := r.Attrs[0]; a.Type != uint16(TLACfgContext)|NestedFlag || a.Layout[0].Type != CfgContextCtxVolume {
+		t.Fatalf("copied context %+v", a)
+	}
+	r.FailSet(&SetError{Errno: syscall.ENOMSG})
+	r.AddInfo("")
+	if r.RetCode() != ErrMandatoryTag || !cmp.Equal(r.Infos(), []string{"required attribute missing"}) {
+		t.Fatalf("fail set: %d %q", r.RetCode(), r.Infos())
+	}
+	if a := AsKernel(&DiskConf{}); a.Type != uint16(TLADiskConf)|NestedFlag || a.Tagged {
+		t.Fatalf("AsKernel disk conf %+v", a)
+	}
+	if a := AsKernel(&StateInfo{}); a.Type != uint16(TLAStateInfo) || !a.Tagged {
+		t.Fatalf("AsKernel state info %+v", a)
+	}
+}

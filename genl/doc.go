@@ -25,7 +25,9 @@
 //
 // # Validation
 //
-// Decoding follows the kernel's legacy (liberal) netlink validation: an
+// The genl core validates a request's top level strictly (ValidateRequest:
+// every set needs NLA_F_NESTED, no unknown or leftover attributes). Inside a
+// set, decoding follows drbd's own, liberal parser: an
 // unknown attribute carrying the mandatory bit above the set's highest field
 // number fails the set with EOPNOTSUPP (the kernel answers ERR_MANDATORY_TAG),
 // unknown attributes without it are ignored, integers shorter than their type

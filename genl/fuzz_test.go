@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"udrbd/genl/internal/golden"
 )
 
 // seedMessages are encodings of representative messages for the fuzzers.
@@ -45,6 +47,23 @@ func seedMessages(tb testing.TB) [][]byte {
 func FuzzMessage(f *testing.F) {
 	for _, b := range seedMessages(f) {
 		f.Add(b)
+	}
+	// every drbd message of the golden traces, requests and kernel replies
+	trs, err := golden.LoadDir(filepath.Join("testdata", "golden"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, tr := range trs {
+		msgs, err := tr.Messages()
+		if err != nil {
+			f.Fatal(err)
+		}
+		fam := golden.FamilyID(msgs)
+		for _, m := range msgs {
+			if m.Type == fam {
+				f.Add(m.Payload)
+			}
+		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var m Message

@@ -33,10 +33,17 @@ type Attr struct {
 // TLA is the attribute number without flag bits.
 func (a *Attr) TLA() TLA { return TLA(a.Type & TypeMask) }
 
-// Tagged returns the attribute the way requests from drbd-utils and the
-// kernel's hand-written puts (cfg context, cfg reply, state info) carry a
-// set: no NLA_F_NESTED, field types tagged with the mandatory bit.
+// Tagged returns the attribute the way the kernel's hand-written puts (cfg
+// context, cfg reply, state info) carry a set: no NLA_F_NESTED, field types
+// tagged with the mandatory bit.
 func Tagged(s Set) Attr { return Attr{Type: uint16(s.TLA()), Set: s, Tagged: true} }
+
+// Request returns the attribute the way drbd-utils puts a set into a
+// request: NLA_F_NESTED (which the genl core's strict validation demands of
+// every top-level attribute) and field types tagged with the mandatory bit.
+func Request(s Set) Attr {
+	return Attr{Type: uint16(s.TLA()) | NestedFlag, Set: s, Tagged: true}
+}
 
 // Kernel returns the attribute the way the kernel's generated <set>_to_skb
 // puts a set: NLA_F_NESTED on the nest, bare field numbers. The kernel emits
@@ -62,10 +69,10 @@ func (m *Message) RetCode() int32 { return int32(m.Flags) }
 // SetRetCode stores a ret_code in the header.
 func (m *Message) SetRetCode(rc int32) { m.Flags = uint32(rc) }
 
-// Add appends sets in Tagged form.
+// Add appends sets in Request form (as drbd-utils builds requests).
 func (m *Message) Add(sets ...Set) {
 	for _, s := range sets {
-		m.Attrs = append(m.Attrs, Tagged(s))
+		m.Attrs = append(m.Attrs, Request(s))
 	}
 }
 
@@ -214,4 +221,124 @@ func IsSetError(err error) (*SetError, bool) {
 	var se *SetError
 	ok := errors.As(err, &se)
 	return se, ok
+}
+
+// AsKernel returns s the way the kernel puts that set into its replies,
+// dumps and notifications: drbd_cfg_reply, drbd_cfg_context and state_info
+// by hand-written puts (no NLA_F_NESTED, mandatory-tagged field types), every
+// other set by its generated *_to_skb (NLA_F_NESTED, bare field numbers; the
+// kernel emits all fields, so pass sets with every field present, or with
+// sensitive ones stripped for unprivileged receivers).
+func AsKernel(s Set) Attr {
+	switch s.TLA() {
+	case TLACfgReply, TLACfgContext, TLAStateInfo:
+		return Tagged(s)
+	}
+	return Kernel(s)
+}
+
+// NewReply starts the reply to a request the way drbd_adm_prepare does: same
+// cmd and minor, version 1, ret_code NO_ERROR, and the request's cfg context
+// copied back (with the mandatory bits cleared, as the kernel's parser
+// leaves them) if the request had a valid one.
+func NewReply(req *Message) *Message {
+	r := &Message{Cmd: req.Cmd, Version: FamilyVersion, Minor: req.Minor, Flags: uint32(NoError)}
+	if a := req.Find(TLACfgContext); a != nil && a.Err == nil {
+		r.Attrs = append(r.Attrs, ClearMandatory(*a))
+	}
+	return r
+}
+
+// AddInfo appends a cfg reply with info text, as drbd_msg_put_info does
+// (nothing for an empty text). drbdsetup prints each under "additional info
+// from kernel:".
+func (m *Message) AddInfo(text string) {
+	if text == "" {
+		return
+	}
+	m.Attrs = append(m.Attrs, Tagged(&CfgReply{InfoText: text, Present: 1 << CfgReplyInfoText}))
+}
+
+// FailSet turns a set that failed to parse into the kernel's answer: ret_code
+// ERR_MANDATORY_TAG and the from_attrs_err_to_txt() text as info (what every
+// drbd_adm_* handler does when <set>_from_attrs fails).
+func (m *Message) FailSet(err *SetError) {
+	m.SetRetCode(ErrMandatoryTag)
+	m.AddInfo(err.Text())
+}
+
+// ValidateRequest applies the genl core's strict top-level validation
+// (NL_VALIDATE_STRICT: drbd's ops set no GENL_DONT_VALIDATE_* flags, for
+// doit and dump alike) to a message (without nlmsghdr) of the drbd family,
+// with the family policy (every DRBD_NLA_* is NLA_NESTED, 14 is unset,
+// maxattr 24). The errno is what the kernel NACKs with: EINVAL for a
+// message shorter than its headers, an attribute of type 0, above 24 or 14,
+// a set without NLA_F_NESTED, or bytes left over; ERANGE for a set of 1 to 3
+// bytes. It looks at the sets' contents no further; drbd's own parsers do
+// that (see Attr.Err).
+func ValidateRequest(b []byte) error {
+	if len(b) < GenlHeaderLen+HeaderLen {
+		return ErrShort
+	}
+	b = b[GenlHeaderLen+HeaderLen:]
+	for len(b) >= 4 {
+		l := int(binary.NativeEndian.Uint16(b))
+		if l < 4 || l > len(b) {
+			break
+		}
+		typ := binary.NativeEndian.Uint16(b[2:])
+		t := TLA(typ & TypeMask)
+		switch {
+		case t == 0 || t > MaxAttr || SpecOf(t) == nil:
+			return fmt.Errorf("drbd genl: top-level attribute %d: %w", t, syscall.EINVAL)
+		case typ&NestedFlag == 0:
+			return fmt.Errorf("drbd genl: top-level attribute %d: NLA_F_NESTED is missing: %w", t, syscall.EINVAL)
+		case l > 4 && l < 8:
+			return fmt.Errorf("drbd genl: top-level attribute %d: %w", t, syscall.ERANGE)
+		}
+		b = b[min(nlaAlign(l), len(b)):]
+	}
+	if len(b) > 0 {
+		return fmt.Errorf("drbd genl: %d bytes left over: %w", len(b), syscall.EINVAL)
+	}
+	return nil
+}
+
+// CheckMandatoryInPlace does to a request (without nlmsghdr) what
+// drbd_nla_check_mandatory does to the kernel's copy when it parses set t:
+// it clears the mandatory bit of the set's nested attributes, in order, up
+// to and including the first unknown mandatory one. The kernel echoes the
+// request in a NACK from that buffer, so a NACK for a bad cfg context
+// carries the cleared bits.
+func CheckMandatoryInPlace(msg []byte, t TLA) {
+	sp := SpecOf(t)
+	if sp == nil || len(msg) < GenlHeaderLen+HeaderLen {
+		return
+	}
+	// the kernel works on the last attribute of type t
+	var nest []byte
+	b := msg[GenlHeaderLen+HeaderLen:]
+	for len(b) >= 4 {
+		l := int(binary.NativeEndian.Uint16(b))
+		if l < 4 || l > len(b) {
+			break
+		}
+		if TLA(binary.NativeEndian.Uint16(b[2:])&TypeMask) == t {
+			nest = b[4:l]
+		}
+		b = b[min(nlaAlign(l), len(b)):]
+	}
+	maxNr := sp.MaxNr()
+	for n := splitAttrs(nest); len(nest) >= 4 && n > 0; {
+		l := int(binary.NativeEndian.Uint16(nest))
+		typ := binary.NativeEndian.Uint16(nest[2:])
+		if typ&MandatoryFlag != 0 {
+			binary.NativeEndian.PutUint16(nest[2:], typ&^MandatoryFlag)
+			if typ&TypeMask > maxNr {
+				return
+			}
+		}
+		step := min(nlaAlign(l), len(nest))
+		nest, n = nest[step:], n-step
+	}
 }

@@ -43,6 +43,7 @@ type binding struct {
 	typ     reflect.Type
 	index   map[uint16]int // field nr -> struct field index
 	present int            // index of the Present field
+	order   []*FieldSpec   // canonical emission order (PutOrder, else declaration order)
 }
 
 var bindings = func() map[TLA]*binding {
@@ -66,6 +67,17 @@ var bindings = func() map[TLA]*binding {
 				panic("genl: bad tag on " + t.Name() + "." + sf.Name)
 			}
 			b.index[uint16(nr)] = j
+		}
+		for _, nr := range s.PutOrder {
+			b.order = append(b.order, s.Field(nr))
+		}
+		if len(b.order) != len(s.PutOrder) || s.PutOrder != nil && len(b.order) != len(s.Fields) {
+			panic("genl: PutOrder of " + s.Name + " does not list every field once")
+		}
+		if b.order == nil {
+			for j := range s.Fields {
+				b.order = append(b.order, &s.Fields[j])
+			}
 		}
 		out[s.TLA] = b
 	}
@@ -409,8 +421,7 @@ func encodeSet(s Set, layout []Wire, tagged bool) ([]byte, error) {
 		}
 		done.Add(nr)
 	}
-	for i := range b.spec.Fields {
-		f := &b.spec.Fields[i]
+	for _, f := range b.order {
 		if !p.Has(f.Nr) || done.Has(f.Nr) {
 			continue
 		}

@@ -64,6 +64,10 @@ type SetSpec struct {
 	Name   string // the C struct name
 	GoName string // the Go type generated for it
 	Fields []FieldSpec
+	// PutOrder, if set, is the order in which the kernel's hand-written put
+	// function emits the fields (nla_put_status_info for state_info), which
+	// differs from the declaration order; canonical encoding follows it.
+	PutOrder []uint16
 }
 
 // MaxNr is the set's maxtype: the highest declared field number. A mandatory
@@ -264,31 +268,35 @@ var Sets = []SetSpec{
 		u32Def(4, 0, "al_stripes", defALStripes),
 		u32Def(5, 0, "al_stripe_size", defALStripeSize),
 	}},
-	{TLA: TLAStateInfo, Name: "state_info", GoName: "StateInfo", Fields: []FieldSpec{
-		u32(1, m, "sib_reason"),
-		u32(2, FRequired, "current_state"),
-		u64(3, m, "capacity"),
-		u64(4, m, "ed_uuid"),
-		u32(5, m, "prev_state"),
-		u32(6, m, "new_state"),
-		bin(7, m, "uuids", uiSize*8),
-		u32(8, m, "disk_flags"),
-		u64(9, m, "bits_total"),
-		u64(10, m, "bits_oos"),
-		u64(11, m, "bits_rs_total"),
-		u64(12, m, "bits_rs_failed"),
-		str(13, m, "helper", 32),
-		u32(14, m, "helper_exit_code"),
-		u64(15, 0, "send_cnt"),
-		u64(16, 0, "recv_cnt"),
-		u64(17, 0, "read_cnt"),
-		u64(18, 0, "writ_cnt"),
-		u64(19, 0, "al_writ_cnt"),
-		u64(20, 0, "bm_writ_cnt"),
-		u32(21, 0, "ap_bio_cnt"),
-		u32(22, 0, "ap_pending_cnt"),
-		u32(23, 0, "rs_pending_cnt"),
-	}},
+	{TLA: TLAStateInfo, Name: "state_info", GoName: "StateInfo",
+		// nla_put_status_info: reason, state, ed_uuid before capacity, the
+		// counters; with a disk: uuids, flags, bitmap bits, resync bits;
+		// then prev/new state (state change) or exit code before helper.
+		PutOrder: []uint16{1, 2, 4, 3, 15, 16, 17, 18, 19, 20, 21, 22, 23, 7, 8, 9, 10, 11, 12, 5, 6, 14, 13}, Fields: []FieldSpec{
+			u32(1, m, "sib_reason"),
+			u32(2, FRequired, "current_state"),
+			u64(3, m, "capacity"),
+			u64(4, m, "ed_uuid"),
+			u32(5, m, "prev_state"),
+			u32(6, m, "new_state"),
+			bin(7, m, "uuids", uiSize*8),
+			u32(8, m, "disk_flags"),
+			u64(9, m, "bits_total"),
+			u64(10, m, "bits_oos"),
+			u64(11, m, "bits_rs_total"),
+			u64(12, m, "bits_rs_failed"),
+			str(13, m, "helper", 32),
+			u32(14, m, "helper_exit_code"),
+			u64(15, 0, "send_cnt"),
+			u64(16, 0, "recv_cnt"),
+			u64(17, 0, "read_cnt"),
+			u64(18, 0, "writ_cnt"),
+			u64(19, 0, "al_writ_cnt"),
+			u64(20, 0, "bm_writ_cnt"),
+			u32(21, 0, "ap_bio_cnt"),
+			u32(22, 0, "ap_pending_cnt"),
+			u32(23, 0, "rs_pending_cnt"),
+		}},
 	{TLA: TLAStartOVParms, Name: "start_ov_parms", GoName: "StartOVParms", Fields: []FieldSpec{
 		u64(1, m, "ov_start_sector"),
 		u64(2, m, "ov_stop_sector"),

@@ -202,3 +202,21 @@ func TestSpecFacts(t *testing.T) {
 		t.Errorf("disk_conf order %v, want %v", order, want)
 	}
 }
+
+func TestPutOrderIsPermutation(t *testing.T) {
+	for _, s := range Sets {
+		if s.PutOrder == nil {
+			continue
+		}
+		seen := map[uint16]bool{}
+		for _, nr := range s.PutOrder {
+			if s.Field(nr) == nil || seen[nr] {
+				t.Errorf("%s: PutOrder entry %d unknown or repeated", s.Name, nr)
+			}
+			seen[nr] = true
+		}
+		if len(seen) != len(s.Fields) {
+			t.Errorf("%s: PutOrder covers %d of %d fields", s.Name, len(seen), len(s.Fields))
+		}
+	}
+}

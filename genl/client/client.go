@@ -246,30 +246,44 @@ func (c *Client) Do(req *genl.Message) (*genl.Message, error) {
 }
 
 // Dump sends a request with NLM_F_DUMP and calls fn for every reply message
-// until NLMSG_DONE. An error in NLMSG_DONE is returned.
+// until NLMSG_DONE; an error carried in NLMSG_DONE is returned. Replies are
+// matched by sequence number: the kernel sends most dump replies with
+// NLM_F_MULTI, but those of DRBD_ADM_GET_INITIAL_STATE without it (they are
+// notifications); multicast messages read meanwhile are kept for
+// ReceiveEvents.
 func (c *Client) Dump(req *genl.Message, fn func(*genl.Message) error) error {
 	sent, err := c.send(req, netlink.Request|netlink.Dump)
 	if err != nil {
 		return err
 	}
-	msgs, err := c.nl.Receive()
-	if err != nil {
-		return err
-	}
-	for _, m := range msgs {
-		if m.Header.Sequence != sent.Header.Sequence || m.Header.Flags&netlink.Multi == 0 {
-			c.backlog = append(c.backlog, m)
-			continue
-		}
-		var gm genl.Message
-		if err := gm.UnmarshalBinary(m.Data); err != nil {
+	for {
+		// netlink.Conn.Receive reads up to and including NLMSG_DONE once it
+		// has seen NLM_F_MULTI, and drops the DONE; a lone DONE reads as empty.
+		msgs, err := c.nl.Receive()
+		if err != nil {
 			return err
 		}
-		if err := fn(&gm); err != nil {
-			return err
+		finished := len(msgs) == 0
+		for _, m := range msgs {
+			if m.Header.Sequence != sent.Header.Sequence || m.Header.Type != netlink.HeaderType(c.family.ID) {
+				c.backlog = append(c.backlog, m)
+				continue
+			}
+			if m.Header.Flags&netlink.Multi != 0 {
+				finished = true
+			}
+			var gm genl.Message
+			if err := gm.UnmarshalBinary(m.Data); err != nil {
+				return err
+			}
+			if err := fn(&gm); err != nil {
+				return err
+			}
+		}
+		if finished {
+			return nil
 		}
 	}
-	return nil
 }
 
 func (c *Client) send(req *genl.Message, flags netlink.HeaderFlags) (netlink.Message, error) {

@@ -261,6 +261,10 @@ func (c *conn) drbd(m netlink.Message) syscall.Errno {
 	if (dump && !op.Dumpit) || (!dump && !op.Doit) {
 		return syscall.EOPNOTSUPP
 	}
+	// the genl core's strict validation of the top level (doit and dump)
+	if err := genl.ValidateRequest(m.Data); err != nil {
+		return errnoOf(err)
+	}
 	msg := new(genl.Message)
 	if err := msg.UnmarshalBinary(m.Data); err != nil {
 		return errnoOf(err)
@@ -270,6 +274,10 @@ func (c *conn) drbd(m netlink.Message) syscall.Errno {
 		c.dump(req)
 		return errDumped
 	}
+	// Every drbd doit parses the cfg context first (drbd_adm_prepare), which
+	// clears its mandatory bits in the request buffer; a NACK echoes that
+	// buffer, so do the same to ours (it is this connection's own copy).
+	genl.CheckMandatoryInPlace(m.Data, genl.TLACfgContext)
 	reply, err := c.s.h.Do(c.s.ctx, req)
 	if err != nil {
 		return errnoOf(err)
@@ -294,37 +302,32 @@ func (c *conn) encodeReply(req *Request, reply *genl.Message) ([]byte, error) {
 	return reply.MarshalBinary()
 }
 
-// dump streams the handler's messages in datagrams of at most MaxDatagram
-// bytes, each message flagged NLM_F_MULTI, then NLMSG_DONE carrying the
-// dump's errno (0 on success), in the last datagram if it fits.
+// dump sends the handler's messages as netlink_dump does for drbd's
+// dumpit functions, which put one object per call: one message per
+// datagram, then NLMSG_DONE (NLM_F_MULTI, payload: the dump's errno, 0 on
+// success) in a datagram of its own. Messages carry NLM_F_MULTI and the
+// caller's port id, except those of DRBD_ADM_GET_INITIAL_STATE, which the
+// kernel builds with its notification code: flags 0, nlmsg_pid 0.
 func (c *conn) dump(req *Request) {
 	hdr := netlink.Header{Type: genl.FamilyID, Flags: netlink.Multi, Sequence: req.Header.Sequence, PID: c.portid}
-	var cur []byte
+	if req.Msg.Cmd == genl.CmdGetInitialState {
+		hdr.Flags, hdr.PID = 0, 0
+	}
 	emit := func(reply *genl.Message) error {
 		b, err := c.encodeReply(req, reply)
 		if err != nil {
 			return err
 		}
-		if len(cur) > 0 && len(cur)+nlmsgHeaderLen+len(b) > c.s.cfg.MaxDatagram {
-			if !c.send(cur) {
-				return net.ErrClosed
-			}
-			cur = nil
+		if !c.send(appendMessage(nil, hdr, b)) {
+			return net.ErrClosed
 		}
-		cur = appendMessage(cur, hdr, b)
 		return nil
 	}
 	var e syscall.Errno
 	if err := c.s.h.Dump(c.s.ctx, req, emit); err != nil {
 		e = errnoOf(err)
 	}
-	done := putErrno(nil, e)
-	if len(cur)+nlmsgHeaderLen+len(done) > c.s.cfg.MaxDatagram {
-		c.send(cur)
-		cur = nil
-	}
-	cur = appendMessage(cur, netlink.Header{Type: netlink.Done, Flags: netlink.Multi, Sequence: req.Header.Sequence, PID: c.portid}, done)
-	c.send(cur)
+	c.send(appendMessage(nil, netlink.Header{Type: netlink.Done, Flags: netlink.Multi, Sequence: req.Header.Sequence, PID: c.portid}, putErrno(nil, e)))
 }
 
 // ctrl answers the generic netlink controller: CTRL_CMD_GETFAMILY by name or

@@ -66,9 +66,6 @@ type Config struct {
 	// Authorize, if set, replaces the default check (root, or a member of
 	// an admin group). It is the seam for tests.
 	Authorize func(Creds) bool
-	// MaxDatagram bounds the size of each reply datagram a dump is packed
-	// into (default 16384, minimum 256).
-	MaxDatagram int
 	// QueueLen is how many datagrams may wait to be written to one
 	// connection (default 256). Multicast messages that find the queue full
 	// are dropped for that connection, as the kernel drops them on a full
@@ -103,10 +100,6 @@ func Listen(cfg Config, h Handler) (*Server, error) {
 	if cfg.Mode == 0 {
 		cfg.Mode = 0o600
 	}
-	if cfg.MaxDatagram == 0 {
-		cfg.MaxDatagram = 16384
-	}
-	cfg.MaxDatagram = max(cfg.MaxDatagram, 256)
 	if cfg.QueueLen == 0 {
 		cfg.QueueLen = 256
 	}
