@@ -10,7 +10,7 @@ import (
 	"unsafe"
 )
 
-func newFileTarget(t *testing.T, size int, o FileOptions) (*FileTarget, string) {
+func newFileTarget(t testing.TB, size int, o FileOptions) (*FileTarget, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "disk")
 	data := make([]byte, size)

@@ -23,7 +23,7 @@ const (
 // newTestQueue builds a queue around a real io_uring but fake kernel
 // memory: a plain byte slice stands in for the descriptor mmap, and the
 // "char device" is a regular file (commands are inspected, not submitted).
-func newTestQueue(t *testing.T, tg Target) *queue {
+func newTestQueue(t testing.TB, tg Target) *queue {
 	t.Helper()
 	f, err := os.Create(filepath.Join(t.TempDir(), "ublkc"))
 	if err != nil {
@@ -282,4 +282,49 @@ func TestParamsFor(t *testing.T) {
 	if p2 := paramsFor(&c2, 1<<20); p2.Types != paramTypeBasic || p2.Basic.Attrs != 0 {
 		t.Errorf("plain device params %+v", p2)
 	}
+}
+
+// runDispatch pushes n requests through dispatch and commit, submitting the
+// commit SQEs (which fail harmlessly on the fake char device) per batch.
+func runDispatch(tb testing.TB, q *queue, n int) {
+	cqes := make([]uring.CQE, 2*testDepth)
+	for i := range n {
+		tag := uint16(i % testDepth)
+		if err := q.dispatch(tag); err != nil {
+			tb.Fatal(err)
+		}
+		if tag == testDepth-1 {
+			if _, err := q.ring.SubmitAndWait(testDepth); err != nil {
+				tb.Fatal(err)
+			}
+			q.ring.Reap(cqes)
+			q.cmdsOut = 0
+		}
+	}
+}
+
+// TestNoAllocPerRequest: the inline path (dispatch, synchronous file
+// target, commit) allocates nothing per request.
+func TestNoAllocPerRequest(t *testing.T) {
+	ft, _ := newFileTarget(t, 1<<20, FileOptions{Buffered: true})
+	q := newTestQueue(t, ft)
+	for tag := range uint16(testDepth) {
+		q.setDesc(tag, opRead, 8, uint64(tag)*8)
+	}
+	runDispatch(t, q, testDepth) // warm up
+	if a := testing.AllocsPerRun(20, func() { runDispatch(t, q, testDepth) }); a != 0 {
+		t.Fatalf("%v allocations per %d requests, want 0", a, testDepth)
+	}
+}
+
+func BenchmarkDispatch4KRead(b *testing.B) {
+	ft, _ := newFileTarget(b, 1<<20, FileOptions{Buffered: true})
+	q := newTestQueue(b, ft)
+	for tag := range uint16(testDepth) {
+		q.setDesc(tag, opRead, 8, uint64(tag)*8)
+	}
+	b.ReportAllocs()
+	b.SetBytes(4096)
+	b.ResetTimer()
+	runDispatch(b, q, b.N)
 }
