@@ -4,7 +4,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED := 0
 
-BINS := bin/udrbd bin/drbdsetup bin/ublkfile
+BINS := bin/udrbd bin/drbdsetup bin/drbdmeta bin/ublkfile
 
 .PHONY: all build test unit vet vm-test vm-fetch bench fuzz demo clean
 
@@ -12,14 +12,12 @@ all: build
 
 build: $(BINS)
 
-bin/udrbd: FORCE
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/udrbd
-
+# Every command lives in cmd/NAME, but for drbdsetup/ (its own top-level home).
 bin/drbdsetup: FORCE
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./drbdsetup
 
-bin/ublkfile: FORCE
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/ublkfile
+bin/%: FORCE
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/$*
 
 FORCE:
 
@@ -35,6 +33,9 @@ test: vet unit vm-test
 
 # VM scenarios (SCENARIO=name picks one; default: all in scripts/vm/scenarios).
 vm-test: build
+ifeq ($(SCENARIO),)
+	./scripts/vm/selftest
+endif
 	./scripts/vm/run-scenarios $(SCENARIO)
 
 vm-fetch:

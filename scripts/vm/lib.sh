@@ -24,13 +24,31 @@ mkhost() {
 }
 # on NAME CMD...: run a command inside host NAME.
 on() { local n=$1; shift; ip netns exec "$n" "$@"; }
-# cut NAME / heal NAME: take a host's link down / up.
-cut() { ip link set "$1-br" down; }
-heal() { ip link set "$1-br" up; }
+# linkdown NAME / linkup NAME: cut a host off the network / join it again.
+linkdown() { ip link set "$1-br" down; }
+linkup() { ip link set "$1-br" up; }
 # netem NAME ARGS...: shape host NAME's outgoing traffic (e.g. delay 10ms loss 1%).
 netem() { local n=$1; shift; ip netns exec "$n" tc qdisc replace dev eth0 root netem "$@"; }
 # hostaddr ADDR/PREFIX: give the initial namespace (where kernel DRBD lives) an address on vbr0.
 hostaddr() {
   if ! ip link show vbr0 >/dev/null 2>&1; then ip link add vbr0 type bridge && ip link set vbr0 up; fi
   ip addr add "$1" dev vbr0
+}
+# waitfor SECONDS DESCRIPTION CMD...: poll CMD every 0.2 s until it succeeds; fail after SECONDS.
+waitfor() {
+  local secs=$1 what=$2 i=0; shift 2
+  while ! "$@" >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -ge $((secs * 5)) ] && { cat /proc/drbd 2>/dev/null; dmesg | grep -i drbd | tail -n 25; fail "timed out after ${secs}s waiting for $what"; }
+    sleep 0.2
+  done
+}
+# is VALUE CMD...: CMD prints exactly VALUE.
+is() { local want=$1; shift; [ "$("$@" 2>/dev/null)" = "$want" ]; }
+# sha FILE [BYTES]: sha256 of FILE (its first BYTES bytes when given); fails on a read error.
+sha() {
+  local out
+  if [ $# -ge 2 ]; then out=$(head -c "$2" "$1" | sha256sum) || fail "sha: cannot read $1"; else out=$(sha256sum < "$1") || fail "sha: cannot read $1"; fi
+  out=${out%% *}
+  [ ${#out} -eq 64 ] || fail "sha: no checksum for $1"
+  echo "$out"
 }
