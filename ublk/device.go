@@ -390,7 +390,10 @@ func (d *Device) Stop(force bool) error {
 	return nil
 }
 
-// Delete removes a stopped device (DEL_DEV, bounded by the control timeout).
+// Delete removes a stopped device. It uses DEL_DEV_ASYNC (Linux 6.9+),
+// which returns at once and lets the kernel free the device when its last
+// user (say, a process still holding /dev/ublkbN open) lets go; older
+// kernels get DEL_DEV, which waits for that, bounded by the control timeout.
 func (d *Device) Delete() error {
 	d.mu.Lock()
 	stopped := d.stopped
@@ -398,7 +401,11 @@ func (d *Device) Delete() error {
 	if !stopped {
 		return errors.New("ublk: Delete before Stop")
 	}
-	return d.ctrl.DelDev(d.info.DevID)
+	err := d.ctrl.DelDevAsync(d.info.DevID)
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL) {
+		err = d.ctrl.DelDev(d.info.DevID)
+	}
+	return err
 }
 
 // Close stops (without force) and deletes the device.

@@ -175,6 +175,16 @@ func (r *Ring) GetSQE() (*SQE, error) {
 	return (*SQE)(p), nil
 }
 
+// PeekSQE returns the i-th SQE handed out by GetSQE and not yet consumed
+// by the kernel (0 is the oldest), or nil. Useful for tests and debugging.
+func (r *Ring) PeekSQE(i uint32) *SQE {
+	head := atomic.LoadUint32(r.sqHead)
+	if i >= r.sqeTail-head {
+		return nil
+	}
+	return (*SQE)(unsafe.Add(r.sqes, uintptr((head+i)&r.sqMask)*r.sqeSize))
+}
+
 // Cmd returns the uring_cmd payload area of s (16 bytes in a 64-byte SQE
 // ring, 80 bytes in an SQE128 ring). s must come from r.GetSQE.
 func (r *Ring) Cmd(s *SQE) []byte {

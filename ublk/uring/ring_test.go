@@ -261,3 +261,23 @@ func TestRegisterFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPeekSQE(t *testing.T) {
+	r := newRing(t, 4, Options{})
+	for i := range 3 {
+		s, _ := r.GetSQE()
+		PrepNop(s, uint64(10+i))
+	}
+	for i := range uint32(3) {
+		if s := r.PeekSQE(i); s == nil || s.UserData != uint64(10+i) {
+			t.Fatalf("PeekSQE(%d) = %+v, want user_data %d", i, s, 10+i)
+		}
+	}
+	if r.PeekSQE(3) != nil {
+		t.Fatal("PeekSQE beyond pending SQEs is not nil")
+	}
+	reapAll(t, r, 3)
+	if r.PeekSQE(0) != nil {
+		t.Fatal("PeekSQE after submit is not nil")
+	}
+}

@@ -3,16 +3,18 @@
 # Benchmark, one boot: 4 KiB QD32 randread/randwrite IOPS and 1 MiB QD32
 # sequential read/write MB/s through ublkfile (1 queue) and through the kernel
 # loop device on the same tmpfs-backed file, and the ublk/loop ratios.
-# fio: libaio, direct=1, 1 job. The guest is TCG on a shared host, so every
-# test alternates ublk and loop for BENCH_ROUNDS rounds of BENCH_RUNTIME
-# seconds and reports the mean of each.
+# fio: libaio, direct=1, 1 job. The guest is TCG on a host shared with other
+# work, so throughput drifts by several times within minutes: every test
+# alternates ublk and loop for BENCH_ROUNDS rounds of BENCH_RUNTIME seconds,
+# the ratio is the median of the per-round ratios (each ublk run against the
+# loop run right next to it), and IOPS/MB/s are means.
 # BENCH_VARIANTS="name:ublkfile-args ..." compares several ublkfile setups
 # (default "ublkfile:"); commas in the args stand for spaces. BENCH_TESTS
 # picks tests (default "randread:4k randwrite:4k read:1m write:1m").
 . /udrbd/lib.sh
 . /udrbd/scenarios/ublk-common.inc
-rt=${BENCH_RUNTIME:-5}
-rounds=${BENCH_ROUNDS:-3}
+rt=${BENCH_RUNTIME:-3}
+rounds=${BENCH_ROUNDS:-7}
 variants=${BENCH_VARIANTS:-ublkfile:}
 tmpdisk /tmp/b 512
 id=7
@@ -44,7 +46,7 @@ for t in $tests; do
   r=1
   while [ $r -le $rounds ]; do
     for nd in $devs; do
-      echo "$1-$2 ${nd%%=*} $(run ${nd#*=} $1 $2 $3)" | tee -a /tmp/b/res
+      echo "$1-$2 ${nd%%=*} $r $(run ${nd#*=} $1 $2 $3)" | tee -a /tmp/b/res
     done
     r=$((r + 1))
   done
@@ -52,15 +54,21 @@ done
 echo
 echo "BENCH ublk vs kernel loop: 1 queue, QD32, fio libaio direct, tmpfs file, TCG guest; mean of $rounds x ${rt}s"
 awk '
-  { k = $1 SUBSEP $2; io[k] += $3; mb[k] += $4; n[k]++
+  function median(arr, m,   i, j, t) {
+    for (i = 2; i <= m; i++) { t = arr[i]; for (j = i - 1; j >= 1 && arr[j] > t; j--) arr[j + 1] = arr[j]; arr[j + 1] = t }
+    return (m % 2) ? arr[(m + 1) / 2] : (arr[m / 2] + arr[m / 2 + 1]) / 2
+  }
+  { k = $1 SUBSEP $2; io[k] += $4; mb[k] += $5; n[k]++; v[$1, $2, $3] = $4; if ($3 > nr) nr = $3
     if (!($1 in st)) { st[$1] = 1; tests[++nt] = $1 }
     if (!($2 in sd)) { sd[$2] = 1; if ($2 != "loop") devs[++ndv] = $2 } }
   END {
-    printf "%-14s %-10s %10s %10s %10s %10s %7s\n", "test", "variant", "IOPS", "loop IOPS", "MB/s", "loop MB/s", "ratio"
+    printf "%-14s %-10s %10s %10s %10s %10s %7s %15s\n", "test", "variant", "IOPS", "loop IOPS", "MB/s", "loop MB/s", "ratio", "ratio min-max"
     for (i = 1; i <= nt; i++) for (j = 1; j <= ndv; j++) {
       t = tests[i]; d = devs[j]; a = t SUBSEP d; l = t SUBSEP "loop"
-      ui = io[a] / n[a]; li = io[l] / n[l]; um = mb[a] / n[a]; lm = mb[l] / n[l]
-      printf "%-14s %-10s %10d %10d %10.1f %10.1f %6.2fx\n", t, d, ui, li, um, lm, (li > 0 ? ui / li : 0)
+      m = 0; lo = 1e9; hi = 0
+      for (r = 1; r <= nr; r++) if (v[t, "loop", r] > 0 && ((t, d, r) in v)) {
+        x = v[t, d, r] / v[t, "loop", r]; rr[++m] = x; if (x < lo) lo = x; if (x > hi) hi = x }
+      printf "%-14s %-10s %10d %10d %10.1f %10.1f %6.2fx %7.2f-%.2f\n", t, d, io[a] / n[a], io[l] / n[l], mb[a] / n[a], mb[l] / n[l], median(rr, m), lo, hi
     }
   }' /tmp/b/res
 must losetup -d "$loopdev"

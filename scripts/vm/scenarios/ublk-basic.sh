@@ -51,3 +51,17 @@ tail -n 3 /tmp/u/log
 [ -e /dev/ublkc0 ] && fail "/dev/ublkc0 still exists"
 [ -n "$(ls /sys/class/ublk-char/ 2>/dev/null)" ] && fail "ublk char devices left: $(ls /sys/class/ublk-char/)"
 step "clean stop ok"
+
+step "stop while held open (not exclusively) is bounded and leaks nothing"
+serve 5 /tmp/u/log5 /tmp/u/disk
+sleep 1000 < /dev/ublkb5 &
+holder=$!
+kill -TERM $upid
+waitfor 20 "ublkfile exit" sh -c "! kill -0 $upid"
+wait $upid || fail "ublkfile exit status $? with an opener"
+tail -n 2 /tmp/u/log5
+[ -e /dev/ublkb5 ] && fail "/dev/ublkb5 still exists after stop"
+kill $holder; wait $holder 2>/dev/null
+waitfor 20 "/dev/ublkc5 released" sh -c '! test -e /dev/ublkc5'
+[ -n "$(ls /sys/class/ublk-char/ 2>/dev/null)" ] && fail "ublk char devices left: $(ls /sys/class/ublk-char/)"
+step "held-open stop ok"
