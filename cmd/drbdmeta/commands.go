@@ -317,3 +317,43 @@ func cmdDumpMD(c *config, args []string) int {
 	}
 	return 0
 }
+
+func cmdInvalidate(c *config, args []string) int {
+	ignoreExtra(args)
+	if !c.openMD() {
+		return -1
+	}
+	c.sb.Flags &^= metadata.FlagConsistent | metadata.FlagWasUpToDate
+	c.sb.Flags |= metadata.FlagFullSync
+	err := c.writeMD()
+	if cerr := c.closeMD(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		errf("update failed\n")
+		return -1
+	}
+	return 0
+}
+
+func cmdWipeMD(c *config, args []string) int {
+	ignoreExtra(args)
+	if !c.openMD() {
+		errf("There appears to be no drbd meta data to wipe out?\n")
+		return 0
+	}
+	if !c.confirmed("Do you really want to wipe out the DRBD meta data?") {
+		outf("Operation cancelled.\n")
+		exit(1)
+	}
+	outf("Wiping meta data...\n")
+	c.write(make([]byte, metadata.SuperblockSize), c.lay.MDOffset, "meta_wipe_md")
+	if c.closeMD() != nil {
+		errf("operation failed\n")
+		lkbdDelete(c.minor)
+		return -1
+	}
+	outf("DRBD meta data block successfully wiped out.\n")
+	lkbdDelete(c.minor)
+	return 0
+}

@@ -111,6 +111,23 @@ same "get-gi of drbd-utils' create-md" 5 v08 /dev/loop5 internal get-gi
 same "show-gi of drbd-utils' create-md" 5 v08 /dev/loop5 internal show-gi
 same "outdate of an inconsistent disk" 5 v08 /dev/loop5 internal outdate
 same "apply-al of a clean disk" 5 v08 /dev/loop5 internal apply-al
+same "dstate" 5 v08 /dev/loop5 internal dstate
+same "read-dev-uuid" 5 v08 /dev/loop5 internal read-dev-uuid
+cp /tmp/disk5.img /tmp/disk5.bak
+runone theirs 5 v08 /dev/loop5 internal invalidate
+cp /tmp/disk5.img /tmp/disk5.t; cp /tmp/disk5.bak /tmp/disk5.img
+runone ours 5 v08 /dev/loop5 internal invalidate
+compare "invalidate"
+cmp /tmp/disk5.img /tmp/disk5.t || fail "invalidate images differ"
+runone theirs 5 v08 /dev/loop5 internal wipe-md
+runone ours 5 v08 /dev/loop5 internal wipe-md
+compare "wipe-md without --force (no tty)"
+runone theirs --force 5 v08 /dev/loop5 internal wipe-md
+cp /tmp/disk5.img /tmp/disk5.t; cp /tmp/disk5.bak /tmp/disk5.img
+runone ours --force 5 v08 /dev/loop5 internal wipe-md
+compare "wipe-md --force"
+cmp /tmp/disk5.img /tmp/disk5.t || fail "wipe-md images differ"
+same "wipe-md of wiped meta-data" --force 5 v08 /dev/loop5 internal wipe-md
 
 step "(c) the kernel attaches our create-md disk"
 must $S new-resource r0
@@ -128,6 +145,19 @@ for off in 30 40 50 62 70; do
 done
 sync
 sleep 6 # the kernel syncs a dirty superblock within 5 s
+# Both tools ask "drbdsetup <minor> dstate" (from PATH) whether the minor is
+# in use; in this guest plain drbdsetup is udrbd's, so point it at the
+# kernel's drbdsetup-84 for these checks.
+mkdir -p $W/ds
+ln -sf "$(command -v drbdsetup-84)" $W/ds/drbdsetup
+oldpath=$PATH
+PATH=$W/ds:$PATH
+same "create-md on an attached minor" --force 0 v08 /dev/loop0 internal create-md
+same "apply-al on an attached minor" --force 0 v08 /dev/loop0 internal apply-al
+same "get-gi of an attached minor: exclusive open fails (no tty)" 0 v08 /dev/loop0 internal get-gi
+same "get-gi --force of an attached minor" --force 0 v08 /dev/loop0 internal get-gi
+grep -q "Output might be stale" $W/ours.err || fail "no stale-output warning"
+PATH=$oldpath
 cat /proc/drbd
 cp /tmp/disk0.img /tmp/crash.img # what a crash of the primary would leave
 must $S secondary 0
