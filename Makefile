@@ -4,7 +4,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED := 0
 
-BINS := bin/udrbd bin/drbdsetup bin/drbdmeta
+BINS := bin/udrbd bin/drbdsetup bin/drbdmeta bin/ublkfile
 
 .PHONY: all build test unit vet vm-test vm-fetch bench fuzz demo clean
 
@@ -12,14 +12,12 @@ all: build
 
 build: $(BINS)
 
-bin/udrbd: FORCE
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/udrbd
-
+# Every command lives in cmd/NAME, but for drbdsetup/ (its own top-level home).
 bin/drbdsetup: FORCE
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./drbdsetup
 
-bin/drbdmeta: FORCE
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/drbdmeta
+bin/%: FORCE
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/$*
 
 FORCE:
 

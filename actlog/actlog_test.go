@@ -1,0 +1,156 @@
+package actlog
+
+import (
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestHotPathNoTransaction(t *testing.T) {
+	w := &MemWriter{}
+	l := New(3, w)
+	l.BeginIO(5)
+	l.CompleteIO(5)
+	l.BeginIO(5)
+	l.CompleteIO(5)
+	if got := w.Transactions(); got != 1 {
+		t.Fatalf("transactions = %d, want 1 (second BeginIO is a hit)", got)
+	}
+	if s := l.Stats(); s.Hits != 1 || s.Misses != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestLRUEviction(t *testing.T) {
+	w := &MemWriter{}
+	l := New(2, w)
+	for _, e := range []uint32{1, 2} {
+		l.BeginIO(e)
+		l.CompleteIO(e)
+	}
+	l.BeginIO(1) // 1 is now the most recent
+	l.CompleteIO(1)
+	l.BeginIO(3) // evicts 2
+	l.CompleteIO(3)
+	if diff := cmp.Diff([]uint32{1, 3}, l.Hot()); diff != "" {
+		t.Fatalf("hot set (-want +got):\n%s", diff)
+	}
+	if w.Recorded(2) || !w.Recorded(3) || !w.Recorded(1) {
+		t.Fatal("on-disk set does not match")
+	}
+}
+
+// When every slot has writes in flight, a write to a cold extent waits
+// until one completes (drbd_al_begin_io waiting on al_wait).
+func TestBlocksWhenAllSlotsInUse(t *testing.T) {
+	l := New(2, &MemWriter{})
+	l.BeginIO(1)
+	l.BeginIO(2)
+	done := make(chan struct{})
+	go func() {
+		l.BeginIO(3)
+		close(done)
+	}()
+	// Wait until the goroutine is parked.
+	for l.Stats().Waits == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case <-done:
+		t.Fatal("BeginIO(3) returned while all slots were in use")
+	default:
+	}
+	l.CompleteIO(2)
+	<-done
+	if diff := cmp.Diff([]uint32{1, 3}, l.Hot()); diff != "" {
+		t.Fatalf("hot set (-want +got):\n%s", diff)
+	}
+	l.CompleteIO(1)
+	l.CompleteIO(3)
+	if l.InUse() != 0 {
+		t.Fatal("references left")
+	}
+}
+
+func TestCompleteInactivePanics(t *testing.T) {
+	l := New(2, nil)
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic")
+		}
+	}()
+	l.CompleteIO(9)
+}
+
+type checkingWriter struct {
+	MemWriter
+	slow bool
+}
+
+func (c *checkingWriter) WriteTransaction(tx Transaction) error {
+	if c.slow {
+		time.Sleep(10 * time.Microsecond)
+	}
+	return c.MemWriter.WriteTransaction(tx)
+}
+
+// The activity log's purpose: while a write is in flight its extent is
+// recorded on disk. Checked under contention with 7 slots and 32 writers.
+func TestConcurrentWritesAreCovered(t *testing.T) {
+	w := &checkingWriter{slow: true}
+	l := New(7, w)
+	var wg sync.WaitGroup
+	errs := make(chan string, 32)
+	for g := 0; g < 32; g++ {
+		wg.Add(1)
+		go func(seed uint64) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(seed, 1))
+			for i := 0; i < 300; i++ {
+				e := uint32(r.IntN(20))
+				l.BeginIO(e)
+				if !w.Recorded(e) {
+					errs <- "extent in flight but not recorded"
+				}
+				l.CompleteIO(e)
+			}
+		}(uint64(g))
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+	if l.InUse() != 0 {
+		t.Fatal("references left")
+	}
+	hot := 0
+	for _, e := range l.Hot() {
+		if e != Free {
+			hot++
+		}
+	}
+	if hot > 7 {
+		t.Fatalf("%d hot extents", hot)
+	}
+}
+
+func TestExtent(t *testing.T) {
+	if Extent(4<<20-1) != 0 || Extent(4<<20) != 1 || Extent(1<<40) != 1<<18 {
+		t.Fatal("Extent")
+	}
+}
+
+func BenchmarkBeginCompleteHot(b *testing.B) {
+	l := New(7, &MemWriter{})
+	l.BeginIO(3)
+	l.CompleteIO(3)
+	b.ReportAllocs()
+	for b.Loop() {
+		l.BeginIO(3)
+		l.CompleteIO(3)
+	}
+}
