@@ -87,6 +87,11 @@ runone theirs --force 1 v08 /dev/loop1 internal create-md
 compare "create-md on a zeroed loop device"
 cmp /tmp/disk0.img /tmp/disk1.img || fail "create-md images differ"
 echo "create-md images byte-equal"
+# the last-known-device file each wrote for its minor
+sed 's/loop0/loopN/' /var/lib/drbd/drbd-minor-0.lkbd > $W/lk.ours || fail "no lkbd file from ours"
+sed 's/loop1/loopN/' /var/lib/drbd/drbd-minor-1.lkbd > $W/lk.theirs || fail "no lkbd file from drbd-utils"
+cat /var/lib/drbd/drbd-minor-0.lkbd
+cmp $W/lk.ours $W/lk.theirs || fail "last-known-device files differ"
 same "dump-md of our create-md" 0 v08 /dev/loop0 internal dump-md
 same "get-gi of our create-md" 0 v08 /dev/loop0 internal get-gi
 same "show-gi of our create-md" 0 v08 /dev/loop0 internal show-gi
