@@ -134,6 +134,10 @@ type config struct {
 	// agreed size.
 	bmBytes      uint64
 	updateLkBdev bool
+	// atLastKnown: no valid meta-data at the end of the device, but at
+	// the end of its last known size (lk).
+	atLastKnown bool
+	lk          lastKnown
 }
 
 func main() {

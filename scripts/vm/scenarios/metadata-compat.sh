@@ -1,4 +1,4 @@
-# timeout: 300
+# timeout: 600
 # Format and CLI parity of udrbd's drbdmeta (/udrbd/bin/drbdmeta) with
 # drbd-utils 9.22's (/usr/sbin/drbdmeta) and with the kernel's drbd.ko 8.4:
 # (a) our create-md, read by their dump-md, byte-equal images;
@@ -202,6 +202,35 @@ for img in disk0 crash; do
   must $S down r0
   losetup -d /dev/loop7
 done
+
+step "(e) internal meta-data after an offline grow of the backing device"
+must truncate -s 80M /tmp/rs.img
+must losetup /dev/loop4 /tmp/rs.img
+must $OURS --force 4 v08 /dev/loop4 internal create-md >/dev/null 2>&1
+must losetup -d /dev/loop4
+must truncate -s 120M /tmp/rs.img
+must losetup /dev/loop4 /tmp/rs.img
+cat /var/lib/drbd/drbd-minor-4.lkbd
+cp /tmp/rs.img /tmp/rs.bak; cp /var/lib/drbd/drbd-minor-4.lkbd $W/lk4.bak
+same "dump-md finds meta-data at the last known position" 4 v08 /dev/loop4 internal dump-md
+grep -q '### Device seems to have been resized!' $W/ours.out || fail "no resize notice"
+same "get-gi after the grow" 4 v08 /dev/loop4 internal get-gi
+runone theirs 4 v08 /dev/loop4 internal apply-al
+cp /tmp/rs.img /tmp/rs.t; cp /var/lib/drbd/drbd-minor-4.lkbd $W/lk4.t
+cp /tmp/rs.bak /tmp/rs.img; cp $W/lk4.bak /var/lib/drbd/drbd-minor-4.lkbd
+runone ours 4 v08 /dev/loop4 internal apply-al
+compare "apply-al moves the meta-data to the new end"
+cmp /tmp/rs.img /tmp/rs.t || fail "moved images differ"
+cmp /var/lib/drbd/drbd-minor-4.lkbd $W/lk4.t || fail "lkbd files differ after the move"
+same "dump-md after the move" 4 v08 /dev/loop4 internal dump-md
+cp /tmp/rs.bak /tmp/rs.img; cp $W/lk4.bak /var/lib/drbd/drbd-minor-4.lkbd
+runone theirs --force 4 v08 /dev/loop4 internal create-md
+cp /tmp/rs.img /tmp/rs.t
+cp /tmp/rs.bak /tmp/rs.img; cp $W/lk4.bak /var/lib/drbd/drbd-minor-4.lkbd
+runone ours --force 4 v08 /dev/loop4 internal create-md
+compare "create-md --force after the grow re-creates"
+cmp /tmp/rs.img /tmp/rs.t || fail "create-md after grow: images differ"
+must losetup -d /dev/loop4
 
 step "(d) bad input"
 must truncate -s 60K /tmp/small.img
