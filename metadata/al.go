@@ -271,3 +271,50 @@ func (r Replay) HotExtents() []uint32 {
 	slices.Sort(out)
 	return out
 }
+
+// SlotUpdate is one change of the active set: AL slot Slot now holds
+// extent Extent (LCFree to empty it).
+type SlotUpdate struct {
+	Slot   uint16
+	Extent uint32
+}
+
+// UpdateTransaction builds the update transaction the kernel's
+// __al_write_transaction writes: transaction number tr, up to 64 updates
+// (unused update entries are slot 0xffff, extent LC_FREE), and a context
+// window of up to 919 slots of the active set slots (already including the
+// updates) starting at slot cycle. It returns the transaction and the
+// context start for the next one (cycle+919, back to 0 past the end).
+// Encode it with Put, which adds the crc32c, and write it at
+// Layout.TransactionSector(tr).
+func UpdateTransaction(tr uint32, slots []uint32, updates []SlotUpdate, cycle int) (Transaction, int, error) {
+	if len(updates) > ALUpdatesPerTransaction {
+		return Transaction{}, cycle, fmt.Errorf("metadata: %d updates in one AL transaction (max %d)", len(updates), ALUpdatesPerTransaction)
+	}
+	if len(slots) > ALExtentsMax || cycle < 0 || (cycle >= len(slots) && len(slots) > 0) {
+		return Transaction{}, cycle, fmt.Errorf("metadata: bad AL context: %d slots, cycle %d", len(slots), cycle)
+	}
+	t := Transaction{
+		Magic: MagicAL, TrNumber: tr, Type: ALTrUpdate,
+		NUpdates:           uint16(len(updates)),
+		ContextSize:        uint16(len(slots)),
+		ContextStartSlotNr: uint16(cycle),
+	}
+	for i := range t.UpdateSlotNr {
+		t.UpdateSlotNr[i], t.UpdateExtentNr[i] = 0xffff, LCFree
+	}
+	for i, u := range updates {
+		t.UpdateSlotNr[i], t.UpdateExtentNr[i] = u.Slot, u.Extent
+	}
+	for i := range t.Context {
+		t.Context[i] = LCFree
+		if cycle+i < len(slots) {
+			t.Context[i] = slots[cycle+i]
+		}
+	}
+	next := cycle + ALContextPerTransaction
+	if next >= len(slots) {
+		next = 0
+	}
+	return t, next, nil
+}

@@ -10,7 +10,12 @@ import (
 // format.
 func cmdApplyAL(c *config, args []string) int {
 	ignoreExtra(args)
-	if !c.openMD() {
+	valid := c.openMD()
+	if !valid && c.atLastKnown && c.moveAfterResize() == 0 {
+		c.atLastKnown = false
+		valid = c.openMD()
+	}
+	if !valid {
 		errf("No valid meta data found\n")
 		return -1
 	}

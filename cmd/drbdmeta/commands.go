@@ -37,6 +37,7 @@ func (c *config) openMD() bool {
 				errf("%s\n", err)
 			}
 		}
+		c.checkForResize()
 		return false
 	}
 	c.sb = sb
@@ -263,7 +264,7 @@ func hostname() string {
 
 func cmdDumpMD(c *config, args []string) int {
 	ignoreExtra(args)
-	if !c.openMD() {
+	if !c.openMD() && !c.atLastKnown {
 		errf("No valid meta data found\n")
 		return -1
 	}
@@ -286,6 +287,22 @@ func cmdDumpMD(c *config, args []string) int {
 			"# You should \"apply-al\" first, if you plan to restore this.\n\n")
 	}
 	outf("# md_size_sect %d\n", c.sb.MdSizeSect)
+	if c.atLastKnown {
+		outf("#\n"+
+			"### Device seems to have been resized!\n"+
+			"### dumping meta data from the last known position\n"+
+			"### current size of %s: %d byte\n"+
+			"### expected position of meta data:\n", c.mdDev, c.dev.size)
+		// drbd-utils never computed the AL and bitmap positions here
+		outf("## md_offset %d\n## al_offset 0\n## bm_offset 0\n", c.lay.MDOffset)
+		name := c.lk.name
+		if name == "" {
+			name = "-?-"
+		}
+		outf("### last known size of %s: %d byte\n### adjusted position of meta data:\n", name, c.lk.size)
+		c.lay = metadata.LayoutOf(&c.sb, metadata.IndexFlexInt, c.lk.size)
+		c.bmBytes = metadata.BitmapBytes(c.sb.LaSizeSect)
+	}
 	outf("# md_offset %d\n", c.lay.MDOffset)
 	outf("# al_offset %d\n", c.lay.ALOffset)
 	outf("# bm_offset %d\n", c.lay.BMOffset)
@@ -315,5 +332,45 @@ func cmdDumpMD(c *config, args []string) int {
 	if c.closeMD() != nil {
 		return -1
 	}
+	return 0
+}
+
+func cmdInvalidate(c *config, args []string) int {
+	ignoreExtra(args)
+	if !c.openMD() {
+		return -1
+	}
+	c.sb.Flags &^= metadata.FlagConsistent | metadata.FlagWasUpToDate
+	c.sb.Flags |= metadata.FlagFullSync
+	err := c.writeMD()
+	if cerr := c.closeMD(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		errf("update failed\n")
+		return -1
+	}
+	return 0
+}
+
+func cmdWipeMD(c *config, args []string) int {
+	ignoreExtra(args)
+	if !c.openMD() {
+		errf("There appears to be no drbd meta data to wipe out?\n")
+		return 0
+	}
+	if !c.confirmed("Do you really want to wipe out the DRBD meta data?") {
+		outf("Operation cancelled.\n")
+		exit(1)
+	}
+	outf("Wiping meta data...\n")
+	c.write(make([]byte, metadata.SuperblockSize), c.lay.MDOffset, "meta_wipe_md")
+	if c.closeMD() != nil {
+		errf("operation failed\n")
+		lkbdDelete(c.minor)
+		return -1
+	}
+	outf("DRBD meta data block successfully wiped out.\n")
+	lkbdDelete(c.minor)
 	return 0
 }

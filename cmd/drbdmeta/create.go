@@ -12,6 +12,18 @@ import (
 func cmdCreateMD(c *config, args []string) int {
 	ignoreExtra(args)
 	found := c.openMD()
+	if c.atLastKnown {
+		if c.alStripesUsed && (c.alStripes != c.sb.ALStripes || c.alStripeSize4k != c.sb.ALStripeSize4k) {
+			fail(20, "Cannot move after offline resize and change AL-striping at the same time, yet.\n")
+		}
+		if !c.force && c.confirmed("Move internal meta data from last-known position?\n") {
+			// drbd-utils has not computed AL and bitmap positions at this point
+			c.lay = metadata.Layout{Index: c.index, MDOffset: c.lay.MDOffset}
+			c.checkForExistingData()
+			return c.moveAfterResize()
+		}
+		c.atLastKnown = false
+	}
 	old := c.sb
 	if !found {
 		old = metadata.Superblock{}

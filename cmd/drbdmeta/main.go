@@ -68,9 +68,9 @@ var commands = []command{
 	{"restore-md", "file", nil, true, false, true, false},
 	{"verify-dump", "file", nil, true, false, false, false},
 	{"apply-al", "", cmdApplyAL, true, false, true, true},
-	{"wipe-md", "", nil, true, false, true, false},
+	{"wipe-md", "", cmdWipeMD, true, false, true, true},
 	{"outdate", "", cmdOutdate, true, false, true, true},
-	{"invalidate", "", nil, true, false, true, false},
+	{"invalidate", "", cmdInvalidate, true, false, true, true},
 	{"dstate", "", cmdDstate, true, false, false, true},
 	{"read-dev-uuid", "", cmdReadDevUUID, false, false, false, true},
 	{"write-dev-uuid", "VAL", nil, false, false, true, false},
@@ -134,6 +134,10 @@ type config struct {
 	// agreed size.
 	bmBytes      uint64
 	updateLkBdev bool
+	// atLastKnown: no valid meta-data at the end of the device, but at
+	// the end of its last known size (lk).
+	atLastKnown bool
+	lk          lastKnown
 }
 
 func main() {
