@@ -38,6 +38,16 @@ ifeq ($(SCENARIO),)
 endif
 	./scripts/vm/run-scenarios $(SCENARIO)
 
+# Every fuzz target for FUZZTIME (default 60s) each.
+fuzz:
+	./scripts/fuzz
+
+# Benchmarks: Go micro-benchmarks, then every bench-* VM scenario (udrbd and the kernel
+# reference side by side in one boot, printed as ratios).
+bench: build
+	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -benchmem ./...
+	./scripts/vm/run-scenarios $(patsubst scripts/vm/scenarios/%.sh,%,$(wildcard scripts/vm/scenarios/bench-*.sh))
+
 vm-fetch:
 	./scripts/vm/fetch
 
