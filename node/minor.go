@@ -152,6 +152,9 @@ func (m *Minor) serve(io *IO) {
 	}
 	m.upper.Add(1)
 	err := m.do(io)
+	if err != nil {
+		m.log.Warn("request failed", "op", io.Op, "offset", io.Offset, "length", io.Length, "err", err)
+	}
 	m.upper.Add(-1)
 	m.dev.DecApBio()
 	io.Done(err)
@@ -171,8 +174,7 @@ func (m *Minor) do(io *IO) error {
 	if l == nil {
 		return errIO
 	}
-	end := uint64(io.Offset) + uint64(io.Length)
-	if end > l.capacity<<9 {
+	if io.Op != OpFlush && (io.Offset < 0 || uint64(io.Offset)+uint64(io.Length) > l.capacity<<9) {
 		return errNoSp
 	}
 	switch io.Op {
