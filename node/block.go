@@ -88,9 +88,9 @@ type ublkDev struct {
 	size int64
 }
 
-func (u *ublkDev) Path() string  { return u.d.BlockPath() }
-func (u *ublkDev) Size() int64   { return u.size }
-func (u *ublkDev) InUse() bool   { return u.d.InUse() }
+func (u *ublkDev) Path() string { return u.d.BlockPath() }
+func (u *ublkDev) Size() int64  { return u.size }
+func (u *ublkDev) InUse() bool  { return u.d.InUse() }
 func (u *ublkDev) Remove() error {
 	if err := u.d.Stop(false); err != nil {
 		return err

@@ -153,7 +153,7 @@ func (m *Minor) serve(io *IO) {
 	m.upper.Add(1)
 	err := m.do(io)
 	if err != nil {
-		m.log.Warn("request failed", "op", io.Op, "offset", io.Offset, "length", io.Length, "err", err)
+		m.log.Debug("request failed", "op", io.Op, "offset", io.Offset, "length", io.Length, "err", err)
 	}
 	m.upper.Add(-1)
 	m.dev.DecApBio()

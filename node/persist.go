@@ -19,9 +19,9 @@ type savedConfig struct {
 }
 
 type savedResource struct {
-	Name    string         `json:"name"`
-	Options genl.ResOpts   `json:"options"`
-	Volumes []savedVolume  `json:"volumes"`
+	Name    string        `json:"name"`
+	Options genl.ResOpts  `json:"options"`
+	Volumes []savedVolume `json:"volumes"`
 }
 
 type savedVolume struct {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"udrbd/drbd"
 	"udrbd/genl"
@@ -160,10 +161,33 @@ func ctl(args []string) int {
 		fmt.Fprintln(os.Stderr, "unknown command", a[0])
 		return 2
 	}
+	start := time.Now()
 	r, err := c.Do(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
+	}
+	if a[0] == "detach" && has("--wait") {
+		// Report how long the reply took and when the disk reached
+		// Diskless (polled here, without process start-up in between).
+		fmt.Printf("reply after %d ms\n", time.Since(start).Milliseconds())
+		for {
+			q := &genl.Message{Version: genl.FamilyVersion, Cmd: genl.CmdGetStatus, Minor: m.Minor}
+			sr, err := c.Do(q)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			if si, _ := genl.Get[*genl.StateInfo](sr); si != nil && drbd.Unpack(si.CurrentState).Disk == drbd.DDiskless {
+				break
+			}
+			if time.Since(start) > 30*time.Second {
+				fmt.Println("not Diskless after 30 s")
+				return 1
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		fmt.Printf("diskless after %d ms\n", time.Since(start).Milliseconds())
 	}
 	for _, t := range r.Infos() {
 		fmt.Println(t)
