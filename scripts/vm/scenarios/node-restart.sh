@@ -26,8 +26,9 @@ kill -9 $dpid; wait $dpid 2>/dev/null
 sleep 1
 grep -q /mnt/n /proc/mounts || fail "unmounted after kill"
 startd
-grep -iE 'restore|recover' $N/udrbd.log | tail -n 5
 ctl state 0
+grep -q 'block device recovered' $N/udrbd.log || fail "the ublk device was not recovered"
+grep -E 'recovered|restore' $N/udrbd.log | tail -n 3
 wait $fpid || { cat $N/fio.out; fail "fio failed across the restart"; }
 grep -E 'WRITE:|READ:|err=' $N/fio.out
 grep -q 'err= 0' $N/fio.out || fail "fio reported an error"
