@@ -37,9 +37,9 @@ type fakeDev struct {
 	removed atomic.Bool
 }
 
-func (d *fakeDev) Path() string  { return fmt.Sprintf("/dev/ublkb%d", d.minor) }
-func (d *fakeDev) Size() int64   { return d.size }
-func (d *fakeDev) InUse() bool   { return d.inUse.Load() }
+func (d *fakeDev) Path() string { return fmt.Sprintf("/dev/ublkb%d", d.minor) }
+func (d *fakeDev) Size() int64  { return d.size }
+func (d *fakeDev) InUse() bool  { return d.inUse.Load() }
 func (d *fakeDev) Remove() error {
 	if d.inUse.Load() {
 		return syscall.EBUSY
