@@ -40,6 +40,8 @@ type ldev struct {
 	alw *alWriter
 
 	mdFlushes bool
+	direct    *os.File   // O_DIRECT data descriptor of a block device (nil for files)
+	owned     []*os.File // every descriptor opened, closed by close
 	alWrites  atomic.Uint64
 	bmWrites  atomic.Uint64
 	closed    atomic.Bool
@@ -91,10 +93,22 @@ func openLdev(conf *genl.DiskConf, replayAL bool) (*ldev, drbd.RetCode, error) {
 	if err != nil {
 		return nil, drbd.ErrOpenDisk, err
 	}
-	l := &ldev{conf: *conf, data: data, md: data, sameFile: true, bmDirty: map[uint64]bool{}, mdFlushes: conf.MDFlushes}
+	l := &ldev{conf: *conf, data: data, md: data, sameFile: true, bmDirty: map[uint64]bool{}, mdFlushes: conf.MDFlushes,
+		owned: []*os.File{data}}
 	fail := func(c drbd.RetCode, err error) (*ldev, drbd.RetCode, error) {
 		l.close()
 		return nil, c, err
+	}
+	// Block devices: application data goes around the page cache
+	// (O_DIRECT; ublk's IO buffers are page aligned), so IO errors and
+	// durability are the device's. The claimed descriptor serves the
+	// meta-data.
+	if st, err := data.Stat(); err == nil && st.Mode()&os.ModeDevice != 0 {
+		if d, err := os.OpenFile(conf.BackingDev, os.O_RDWR|unix.O_DIRECT, 0); err == nil {
+			l.direct = d
+			l.data = d
+			l.owned = append(l.owned, d)
+		}
 	}
 	if !isInternal(conf.MetaDevIdx) && conf.MetaDev != conf.BackingDev {
 		md, err := openDev(conf.MetaDev)
@@ -102,6 +116,7 @@ func openLdev(conf *genl.DiskConf, replayAL bool) (*ldev, drbd.RetCode, error) {
 			return fail(drbd.ErrOpenMDDisk, err)
 		}
 		l.md, l.sameFile = md, false
+		l.owned = append(l.owned, md)
 	} else if !isInternal(conf.MetaDevIdx) {
 		return fail(drbd.ErrMDIdxInvalid, errors.New("external meta-data on the backing device"))
 	}
@@ -310,11 +325,8 @@ func (l *ldev) close() {
 	if l.closed.Swap(true) {
 		return
 	}
-	if l.data != nil {
-		l.data.Close()
-	}
-	if l.md != nil && !l.sameFile {
-		l.md.Close()
+	for _, f := range l.owned {
+		f.Close()
 	}
 }
 

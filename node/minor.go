@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -237,8 +238,8 @@ func (m *Minor) writeChunk(l *ldev, io *IO, off int64, n, bufOff int) error {
 		if err == nil || io.Op == OpDiscard {
 			return nil // a discard that cannot be done is no error
 		}
-		// Fall back to writing zeros.
-		z := make([]byte, min(n, 1<<20))
+		// Fall back to writing zeros (page aligned, for O_DIRECT).
+		z := alignedZeros(min(n, 1<<20))
 		for done := 0; done < n; {
 			c := min(len(z), n-done)
 			if _, err := l.data.WriteAt(z[:c], off+int64(done)); err != nil {
@@ -412,6 +413,12 @@ func (m *Minor) close() {
 }
 
 var _ = os.ErrNotExist
+
+func alignedZeros(n int) []byte {
+	b := make([]byte, n+4096)
+	off := int(-uintptr(unsafe.Pointer(&b[0])) & 4095)
+	return b[off : off+n]
+}
 
 func stateString(s drbd.State) string {
 	return s.Role.String() + "/" + s.Conn.String() + "/" + s.Disk.String() + "/" + s.Pdsk.String()
