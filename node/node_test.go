@@ -491,3 +491,73 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("initial state dump %v, %v", cmds, err)
 	}
 }
+
+// The other admin ops change what the kernel's do, on the state word and
+// on disk.
+func TestAdminOps(t *testing.T) {
+	dir := t.TempDir()
+	disk := mkdisk(t, dir, 64<<20)
+	e := start(t, dir, &fakeLayer{})
+	d := e.up(disk, 67)
+	m := e.n.minor(0)
+
+	sb0 := readSB(t, disk)
+	uuid := sb0.Current()
+	e.want(e.req(genl.CmdNewCUUID, 0), noError, "new-current-uuid")
+	sb := readSB(t, disk)
+	if sb.Current() == uuid || sb.Bitmap()|1 != uuid|1 {
+		t.Fatalf("new-current-uuid: current %#x bitmap %#x, old current %#x", sb.Current(), sb.Bitmap(), uuid)
+	}
+	if err := submit(d.h, OpWrite, 0, make([]byte, 4096)); err != nil {
+		t.Fatal(err)
+	}
+	clr := &genl.NewCUUIDParms{ClearBM: true}
+	clr.Present.Add(genl.NewCUUIDParmsClearBM)
+	e.want(e.req(genl.CmdNewCUUID, 0, clr), noError, "new-current-uuid --clear-bitmap")
+	if sb2 := readSB(t, disk); m.ld().oos() != 0 || sb2.Bitmap() != 0 {
+		t.Fatal("--clear-bitmap left bits or a bitmap UUID")
+	}
+
+	e.want(e.req(genl.CmdSuspendIO, 0), success, "suspend-io")
+	if !e.state(0).Susp {
+		t.Fatal("not suspended")
+	}
+	done := make(chan error, 1)
+	d.h.Submit(&IO{Op: OpWrite, Offset: 0, Length: 4096, Buf: make([]byte, 4096), Done: func(err error) { done <- err }})
+	e.want(e.req(genl.CmdResumeIO, 0), success, "resume-io")
+	if err := <-done; err != nil {
+		t.Fatalf("write held over suspend-io: %v", err)
+	}
+
+	io := &genl.DiskConf{OnIOError: uint32(drbd.EPPassOn)}
+	io.Present.Add(genl.DiskConfOnIOError)
+	e.want(e.req(genl.CmdChgDiskOpts, 0, io), noError, "disk-options --on-io-error=pass_on")
+	if m.dev.Config().OnIOError != drbd.EPPassOn {
+		t.Fatal("on-io-error not applied")
+	}
+	inv := &genl.DiskConf{BackingDev: "/other"}
+	inv.Present.Add(genl.DiskConfBackingDev)
+	e.want(e.req(genl.CmdChgDiskOpts, 0, inv), drbd.Reply(drbd.ErrMandatoryTag), "disk-options changing an invariant")
+
+	ond := &genl.ResOpts{OnNoData: uint32(drbd.ONDSuspendIO)}
+	ond.Present.Add(genl.ResOptsOnNoData)
+	e.want(e.req(genl.CmdResourceOpts, genl.MinorNone, res("r0"), ond), noError, "resource-options")
+	if m.dev.Config().OnNoData != drbd.ONDSuspendIO {
+		t.Fatal("on-no-data-accessible not applied")
+	}
+
+	e.want(e.req(genl.CmdOutdate, 0), drbd.Reply(drbd.SSNoUpToDateDisk), "outdate a Primary")
+	e.want(e.req(genl.CmdSecondary, 0), success, "secondary")
+	e.want(e.req(genl.CmdOutdate, 0), success, "outdate")
+	if e.state(0).Disk != drbd.DOutdated {
+		t.Fatalf("disk %v after outdate", e.state(0).Disk)
+	}
+	if f := readSB(t, disk).Flags; f&metadata.FlagConsistent == 0 || f&metadata.FlagWasUpToDate != 0 {
+		t.Fatalf("on-disk flags after outdate: %v", f)
+	}
+	e.want(e.req(genl.CmdInvalidate, 0), success, "invalidate")
+	if e.state(0).Disk != drbd.DInconsistent || m.ld().oos() != (m.ld().capacity+7)/8 {
+		t.Fatalf("after invalidate: disk %v, %d bits", e.state(0).Disk, m.ld().oos())
+	}
+	e.want(e.req(genl.CmdConnect, genl.MinorNone, res("r0")), drbd.Reply(drbd.ErrInvalidRequest), "connect")
+}
