@@ -132,6 +132,11 @@ func (m *Minor) stateChanged(c statemachine.StateChange) {
 		m.dev.PutLdev()
 	}
 	m.n.broadcastStateChange(m, c)
+	if (c.New.Disk == drbd.DDiskless) != (c.Old.Disk == drbd.DDiskless) || c.New.Role != c.Old.Role {
+		// An IO error may have detached the disk: the next daemon must
+		// not re-attach it. (Asynchronous: the worker never waits.)
+		go m.n.saveConfig()
+	}
 }
 
 // Submit is the data path (drbd_make_request): each request runs in its

@@ -15,6 +15,9 @@ step "a second daemon on the same socket / state dir is refused"
 udrbd --state-dir $N/state 2>$N/second.log && fail "second daemon started"
 cat $N/second.log
 grep -q "in use" $N/second.log || fail "second daemon: no clear refusal"
+udrbd --state-dir $N/state2 2>$N/second.log && fail "second daemon on the same socket started"
+cat $N/second.log
+grep -q "socket .* in use" $N/second.log || fail "second daemon (same socket): no clear refusal"
 
 step "new-resource, new-minor"
 must ctl new-resource r0
