@@ -51,5 +51,19 @@ bench: build
 vm-fetch:
 	./scripts/vm/fetch
 
+# The one-node demo: directly where ublk exists, else inside the test VM
+# (scenario node-demo runs the same script), printing the transcript.
+UDRBD_VM_CACHE ?= .cache/vm
+export UDRBD_VM_CACHE
+demo: build
+	@if [ -e /dev/ublk-control ]; then \
+		PATH="$(CURDIR)/bin:$$PATH" ./scripts/demo.sh; \
+	else \
+		echo "no /dev/ublk-control here: running the demo in the test VM (scripts/vm/run node-demo)"; \
+		UDRBD_VM_QUIET=1 UDRBD_VM_EXTRA="$(CURDIR)/scripts" ./scripts/vm/run node-demo; rc=$$?; \
+		sed -n '/UDRBD-DEMO-BEGIN/,/UDRBD-DEMO-END/p' out/vm/node-demo.log | grep -v '^UDRBD-DEMO' | grep -v '^\[ *[0-9.]*\]'; \
+		exit $$rc; \
+	fi
+
 clean:
 	rm -rf bin out

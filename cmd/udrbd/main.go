@@ -1,25 +1,139 @@
-// Command udrbd is the udrbd daemon: DRBD's replicated block device served
-// from userspace through ublk.
+// Command udrbd is the udrbd daemon: DRBD 8.4's replicated block device
+// served from userspace through ublk. It plays the kernel module's part
+// for one host: it serves the drbd generic-netlink family on a unix
+// control socket (see package genl/server) and every resource and minor
+// (package node).
 //
-// Until the single-node issue lands it only reports its version.
+//	udrbd [--socket PATH] [--state-dir DIR] [--log-level LEVEL] [--dev-dir DIR]
+//	udrbd --version
+//	udrbd ctl [--socket PATH] COMMAND ARGS...   (a test aid until drbdsetup lands)
+//
+// It runs in the foreground and logs with log/slog to stderr. On SIGTERM
+// or SIGINT it saves its configuration and exits, leaving its ublk devices
+// quiesced; started again it takes the configuration back from the state
+// directory and recovers every device (a mounted filesystem stays
+// mounted). A second daemon on the same socket or state directory is
+// refused.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"udrbd/genl"
+	"udrbd/genl/server"
+	"udrbd/node"
+	"udrbd/ublk"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
 func main() {
-	showVersion := flag.Bool("version", false, "print the version and exit")
-	flag.Parse()
+	if len(os.Args) > 1 && os.Args[1] == "ctl" {
+		os.Exit(ctl(os.Args[2:]))
+	}
+	fs := flag.NewFlagSet("udrbd", flag.ExitOnError)
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	sock := fs.String("socket", "", "control socket (default $"+genl.SocketEnv+" or "+genl.DefaultSocket+")")
+	stateDir := fs.String("state-dir", "/var/lib/udrbd", "directory for the running configuration")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	devDir := fs.String("dev-dir", "/dev", "where the drbdN and drbd/by-res symlinks go (empty: none)")
+	helper := fs.String("helper", "", "program run for usermode helpers as PROGRAM HELPER RES/VOL (e.g. drbdadm; empty: log only)")
+	_ = fs.Parse(os.Args[1:])
 	if *showVersion {
 		fmt.Printf("udrbd %s (DRBD API 1, protocol 86-101)\n", version)
 		return
 	}
-	fmt.Fprintln(os.Stderr, "udrbd: the daemon is not implemented yet; only --version works")
-	os.Exit(1)
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(os.Stderr, "udrbd: --log-level %q: %v\n", *level, err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	if err := run(log, genl.SocketPath(*sock), *stateDir, *devDir, *helper); err != nil {
+		log.Error("udrbd: " + err.Error())
+		os.Exit(1)
+	}
 }
+
+// lockFile takes an exclusive, non-blocking flock on path.
+func lockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func run(log *slog.Logger, sockPath, stateDir, devDir, helper string) error {
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return err
+	}
+	stLock, err := lockFile(filepath.Join(stateDir, "lock"))
+	if err != nil {
+		return fmt.Errorf("state directory %s is in use by another udrbd: %w", stateDir, err)
+	}
+	defer stLock.Close()
+	if err := os.MkdirAll(filepath.Dir(sockPath), 0o755); err != nil {
+		return err
+	}
+	sockLock, err := lockFile(sockPath + ".lock")
+	if err != nil {
+		return fmt.Errorf("control socket %s is in use by another udrbd: %w", sockPath, err)
+	}
+	defer sockLock.Close()
+	if c, err := net.Dial("unixpacket", sockPath); err == nil {
+		c.Close()
+		return fmt.Errorf("control socket %s is in use by another process", sockPath)
+	}
+
+	var blocks node.BlockLayer
+	ctrl, err := ublk.OpenControl()
+	if err != nil {
+		log.Warn("no ublk: minors get no block device", "err", err)
+	} else {
+		defer ctrl.Close()
+		blocks = &node.UblkLayer{Ctrl: ctrl, Logf: func(f string, a ...any) { log.Debug(fmt.Sprintf(f, a...)) }}
+	}
+	n := node.New(node.Options{StateDir: stateDir, Blocks: blocks, DevDir: devDir, HelperCmd: helper, Logger: log})
+	srv, err := server.Listen(server.Config{Path: sockPath}, n)
+	if err != nil {
+		return err
+	}
+	n.SetMulticaster(srv)
+	if err := n.Restore(context.Background()); err != nil {
+		log.Error("restore", "err", err)
+	}
+	log.Info("udrbd running", "version", version, "socket", sockPath, "state-dir", stateDir)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve() }()
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case s := <-sig:
+		// Leave the block devices quiesced for the next daemon.
+		log.Info("exiting; block devices stay for recovery", "signal", s.String())
+		srv.Close()
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+var _ = strings.TrimSpace

@@ -1,0 +1,283 @@
+package node
+
+import (
+	"context"
+	"encoding/binary"
+
+	"udrbd/drbd"
+	"udrbd/genl"
+	"udrbd/genl/server"
+	"udrbd/statemachine"
+)
+
+func all(s genl.Set) genl.Attr {
+	setPresent(s, genl.AllFields(s))
+	return genl.Kernel(s)
+}
+
+func setPresent(s genl.Set, f genl.Fields) {
+	switch v := s.(type) {
+	case *genl.ResOpts:
+		v.Present = f
+	case *genl.DiskConf:
+		v.Present = f
+	case *genl.ResourceInfo:
+		v.Present = f
+	case *genl.ResourceStatistics:
+		v.Present = f
+	case *genl.DeviceInfo:
+		v.Present = f
+	case *genl.DeviceStatistics:
+		v.Present = f
+	case *genl.NotificationHeader:
+		v.Present = f
+	case *genl.HelperInfo:
+		v.Present = f
+	}
+}
+
+func cfgContext(r *Resource, m *Minor) *genl.CfgContext {
+	c := &genl.CfgContext{CtxResourceName: r.name}
+	if m != nil {
+		c.CtxVolume = m.vol
+		c.Present.Add(genl.CfgContextCtxVolume)
+	}
+	c.Present.Add(genl.CfgContextCtxResourceName)
+	return c
+}
+
+// resRole is the resource's role: the highest role of its volumes.
+func (n *Node) resInfo(r *Resource) *genl.ResourceInfo {
+	n.mu.Lock()
+	vols := r.sortedVols()
+	n.mu.Unlock()
+	ri := &genl.ResourceInfo{ResRole: uint32(drbd.RSecondary)}
+	for _, m := range vols {
+		s := m.dev.State()
+		if s.Role == drbd.RPrimary {
+			ri.ResRole = uint32(drbd.RPrimary)
+		}
+		ri.ResSusp = ri.ResSusp || s.Susp
+		ri.ResSuspNod = ri.ResSuspNod || s.SuspNod
+		ri.ResSuspFen = ri.ResSuspFen || s.SuspFen
+	}
+	return ri
+}
+
+func (m *Minor) devStats() *genl.DeviceStatistics {
+	ds := &genl.DeviceStatistics{
+		DevRead:         m.reads.Load(),
+		DevWrite:        m.writes.Load(),
+		DevUpperPending: uint32(max(m.upper.Load(), 0)),
+		HistoryUUIDs:    make([]byte, 0),
+	}
+	if m.dev.GetLdevIfState(drbd.DFailed) {
+		l := m.ld()
+		ds.DevSize = l.capacity
+		ds.DevALWrites = l.alWrites.Load()
+		ds.DevBMWrites = l.bmWrites.Load()
+		l.mu.Lock()
+		ds.DevCurrentUUID = l.sb.Current()
+		ds.DevDiskFlags = uint32(l.sb.Flags)
+		h := make([]byte, 16)
+		binary.NativeEndian.PutUint64(h, l.sb.UUID[2])
+		binary.NativeEndian.PutUint64(h[8:], l.sb.UUID[3])
+		ds.HistoryUUIDs = h
+		l.mu.Unlock()
+		m.dev.PutLdev()
+	}
+	ds.DevExposedDataUUID = m.edUUID
+	return ds
+}
+
+func (n *Node) resourceMessage(cmd genl.Cmd, r *Resource, nh uint32) *genl.Message {
+	msg := &genl.Message{Cmd: cmd, Minor: genl.MinorNone}
+	msg.SetRetCode(int32(drbd.NoError))
+	msg.Add(cfgContext(r, nil))
+	if cmd == genl.CmdGetResources {
+		ro := r.opts
+		msg.Attrs = append(msg.Attrs, all(&ro))
+	} else {
+		msg.Attrs = append(msg.Attrs, all(&genl.NotificationHeader{NHType: nh}))
+		if nh&^genl.NotifyContinues == genl.NotifyDestroy {
+			return msg
+		}
+	}
+	msg.Attrs = append(msg.Attrs, all(n.resInfo(r)), all(&genl.ResourceStatistics{}))
+	return msg
+}
+
+func (n *Node) deviceMessage(cmd genl.Cmd, m *Minor, nh uint32) *genl.Message {
+	msg := &genl.Message{Cmd: cmd, Minor: m.minor}
+	msg.SetRetCode(int32(drbd.NoError))
+	msg.Add(cfgContext(m.res, m))
+	if cmd == genl.CmdGetDevices {
+		if dc := m.attachedConf(); dc != nil {
+			msg.Attrs = append(msg.Attrs, all(dc))
+		}
+	} else {
+		msg.Attrs = append(msg.Attrs, all(&genl.NotificationHeader{NHType: nh}))
+		if nh&^genl.NotifyContinues == genl.NotifyDestroy {
+			return msg
+		}
+	}
+	di := &genl.DeviceInfo{DevDiskState: uint32(m.dev.State().Disk)}
+	msg.Attrs = append(msg.Attrs, all(di), all(m.devStats()))
+	return msg
+}
+
+// attachedConf returns a copy of the disk_conf while a disk is attached.
+func (m *Minor) attachedConf() *genl.DiskConf {
+	if !m.dev.GetLdevIfState(drbd.DFailed) {
+		return nil
+	}
+	defer m.dev.PutLdev()
+	c := m.ld().conf
+	return &c
+}
+
+// statusMessage is nla_put_status_info (DRBD_EVENT and GET_STATUS).
+func (n *Node) statusMessage(m *Minor, cmd genl.Cmd, reason uint32, c *statemachine.StateChange) *genl.Message {
+	msg := &genl.Message{Cmd: cmd, Minor: m.minor}
+	msg.SetRetCode(int32(drbd.NoError))
+	msg.Add(cfgContext(m.res, m))
+	ro := m.res.opts
+	msg.Attrs = append(msg.Attrs, all(&ro))
+	si := &genl.StateInfo{SIBReason: reason, CurrentState: m.dev.State().Pack(), EDUUID: m.edUUID}
+	si.Present.Add(genl.StateInfoSIBReason, genl.StateInfoCurrentState, genl.StateInfoCapacity, genl.StateInfoEDUUID,
+		genl.StateInfoSendCnt, genl.StateInfoRecvCnt, genl.StateInfoReadCnt, genl.StateInfoWritCnt,
+		genl.StateInfoALWritCnt, genl.StateInfoBMWritCnt, genl.StateInfoAPBioCnt, genl.StateInfoAPPendingCnt,
+		genl.StateInfoRSPendingCnt)
+	si.ReadCnt = m.reads.Load() * 2
+	si.WritCnt = m.writes.Load() * 2
+	si.APBioCnt = uint32(max(m.upper.Load(), 0))
+	if dc := m.attachedConf(); dc != nil {
+		msg.Attrs = append(msg.Attrs, all(dc))
+	}
+	if m.dev.GetLdevIfState(drbd.DInconsistent) {
+		l := m.ld()
+		si.Capacity = l.capacity
+		si.ALWritCnt = l.alWrites.Load()
+		si.BMWritCnt = l.bmWrites.Load()
+		l.mu.Lock()
+		u := make([]byte, 32)
+		for i := 0; i < 4; i++ {
+			binary.NativeEndian.PutUint64(u[8*i:], l.sb.UUID[i])
+		}
+		si.UUIDs = u
+		si.DiskFlags = uint32(l.sb.Flags)
+		si.BitsTotal = (l.capacity + 7) / 8
+		si.BitsOOS = l.bm.Count()
+		l.mu.Unlock()
+		si.Present.Add(genl.StateInfoUUIDs, genl.StateInfoDiskFlags, genl.StateInfoBitsTotal, genl.StateInfoBitsOOS)
+		m.dev.PutLdev()
+	}
+	if c != nil {
+		si.PrevState, si.NewState = c.Old.Pack(), c.New.Pack()
+		si.Present.Add(genl.StateInfoPrevState, genl.StateInfoNewState)
+	}
+	msg.Add(si)
+	return msg
+}
+
+func (n *Node) notifyResource(r *Resource, nh uint32) {
+	n.multicast(&n.notiSeq, n.resourceMessage(genl.CmdResourceState, r, nh))
+}
+
+func (n *Node) notifyDevice(m *Minor, nh uint32) {
+	n.multicast(&n.notiSeq, n.deviceMessage(genl.CmdDeviceState, m, nh))
+}
+
+func (n *Node) notifyHelper(m *Minor, name string, nh uint32, status uint32) {
+	msg := &genl.Message{Cmd: genl.CmdHelper, Minor: m.minor}
+	msg.SetRetCode(int32(drbd.NoError))
+	msg.Add(cfgContext(m.res, m))
+	msg.Attrs = append(msg.Attrs, all(&genl.NotificationHeader{NHType: nh}),
+		all(&genl.HelperInfo{HelperName: name, HelperStatus: status}))
+	n.multicast(&n.notiSeq, msg)
+}
+
+// broadcastStateChange sends DRBD_EVENT and the events2 CHANGE messages
+// for the objects whose reported fields changed.
+func (n *Node) broadcastStateChange(m *Minor, c statemachine.StateChange) {
+	n.multicast(&n.evSeq, n.statusMessage(m, genl.CmdEvent, genl.SIBStateChange, &c))
+	resChanged := c.Old.Role != c.New.Role || c.Old.Susp != c.New.Susp ||
+		c.Old.SuspNod != c.New.SuspNod || c.Old.SuspFen != c.New.SuspFen
+	devChanged := c.Old.Disk != c.New.Disk
+	if resChanged {
+		nh := genl.NotifyChange
+		if devChanged {
+			nh |= genl.NotifyContinues
+		}
+		n.notifyResource(m.res, nh)
+	}
+	if devChanged {
+		n.notifyDevice(m, genl.NotifyChange)
+	}
+}
+
+// Dump implements server.Handler: the dumpit ops.
+func (n *Node) Dump(ctx context.Context, r *server.Request, emit func(*genl.Message) error) error {
+	filter := ""
+	if cc, _ := genl.Get[*genl.CfgContext](r.Msg); cc != nil {
+		filter = cc.CtxResourceName
+	}
+	match := func(res *Resource) bool { return filter == "" || res.name == filter }
+	switch r.Msg.Cmd {
+	case genl.CmdGetStatus:
+		for _, m := range n.sortedMinors() {
+			if match(m.res) {
+				if err := emit(n.statusMessage(m, genl.CmdGetStatus, genl.SIBGetStatusReply, nil)); err != nil {
+					return err
+				}
+			}
+		}
+	case genl.CmdGetResources:
+		for _, res := range n.sortedResources() {
+			if match(res) {
+				if err := emit(n.resourceMessage(genl.CmdGetResources, res, 0)); err != nil {
+					return err
+				}
+			}
+		}
+	case genl.CmdGetDevices:
+		for _, m := range n.sortedMinors() {
+			if match(m.res) {
+				if err := emit(n.deviceMessage(genl.CmdGetDevices, m, 0)); err != nil {
+					return err
+				}
+			}
+		}
+	case genl.CmdGetConnections, genl.CmdGetPeerDevices:
+		// No connection is configured (no net_conf) on a single node.
+	case genl.CmdGetInitialState:
+		for _, res := range n.sortedResources() {
+			n.mu.Lock()
+			vols := res.sortedVols()
+			n.mu.Unlock()
+			msgs := []*genl.Message{n.resourceMessage(genl.CmdResourceState, res, genl.NotifyExists)}
+			for _, m := range vols {
+				msgs = append(msgs, n.deviceMessage(genl.CmdDeviceState, m, genl.NotifyExists))
+			}
+			for i, msg := range msgs {
+				if i < len(msgs)-1 {
+					for j := range msg.Attrs {
+						if nh, ok := msg.Attrs[j].Set.(*genl.NotificationHeader); ok {
+							nh.NHType |= genl.NotifyContinues
+						}
+					}
+				}
+				if err := emit(msg); err != nil {
+					return err
+				}
+			}
+		}
+		done := &genl.Message{Cmd: genl.CmdInitialStateDone, Minor: genl.MinorNone}
+		done.SetRetCode(int32(drbd.NoError))
+		done.Attrs = append(done.Attrs, all(&genl.NotificationHeader{NHType: genl.NotifyExists}))
+		return emit(done)
+	}
+	return nil
+}
+
+var _ server.Handler = (*Node)(nil)

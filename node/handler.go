@@ -1,0 +1,333 @@
+package node
+
+import (
+	"context"
+	"math/rand/v2"
+	"syscall"
+
+	"udrbd/drbd"
+	"udrbd/genl"
+	"udrbd/genl/server"
+	"udrbd/metadata"
+)
+
+var _ server.Handler = (*Node)(nil)
+
+// request is drbd_adm_prepare's context.
+type request struct {
+	r     *server.Request
+	ctx   *genl.CfgContext
+	res   *Resource
+	minor *Minor
+	extra []genl.Set // sets to add to the reply
+}
+
+func info(text string) *genl.CfgReply {
+	c := &genl.CfgReply{InfoText: text}
+	c.Present.Add(genl.CfgReplyInfoText)
+	return c
+}
+
+// Do implements server.Handler: every doit op of the family.
+func (n *Node) Do(ctx context.Context, r *server.Request) (*genl.Message, error) {
+	req := r.Msg
+	reply := &genl.Message{Cmd: req.Cmd, Minor: req.Minor}
+	cc, err := genl.Get[*genl.CfgContext](req)
+	if err != nil {
+		if se, ok := genl.IsSetError(err); ok {
+			return nil, se.Errno
+		}
+		return nil, syscall.EINVAL
+	}
+	if a := req.Find(genl.TLACfgContext); a != nil {
+		reply.Attrs = append(reply.Attrs, genl.ClearMandatory(*a))
+	}
+	q := &request{r: r, ctx: cc}
+	var code drbd.Reply
+	var text string
+	if c, t, ok := n.prepare(q); !ok {
+		code, text = drbd.Reply(c), t
+	} else {
+		code, text = n.dispatch(ctx, q)
+	}
+	reply.SetRetCode(int32(code))
+	if text != "" {
+		reply.Add(info(text))
+	}
+	reply.Add(q.extra...)
+	if req.Cmd == genl.CmdGetStatus && code == drbd.Reply(drbd.NoError) && q.minor != nil {
+		st := n.statusMessage(q.minor, genl.CmdGetStatus, genl.SIBGetStatusReply, nil)
+		reply.Attrs = append(reply.Attrs, st.Attrs...)
+	}
+	return reply, nil
+}
+
+// needs tells which objects a command needs (the DRBD_ADM_NEED_* flags).
+func needs(cmd genl.Cmd) (minor, resource bool) {
+	switch cmd {
+	case genl.CmdNewResource:
+		return false, false
+	case genl.CmdNewMinor, genl.CmdDelResource, genl.CmdResourceOpts, genl.CmdDown,
+		genl.CmdConnect, genl.CmdDisconnect, genl.CmdChgNetOpts:
+		return false, true
+	}
+	return true, false
+}
+
+// prepare is drbd_adm_prepare's lookups and consistency checks.
+func (n *Node) prepare(q *request) (drbd.RetCode, string, bool) {
+	needMinor, needRes := needs(q.r.Msg.Cmd)
+	name := ""
+	if q.ctx != nil {
+		name = q.ctx.CtxResourceName
+	}
+	if name != "" {
+		q.res = n.resource(name)
+	}
+	q.minor = n.minor(q.r.Msg.Minor)
+	if q.minor == nil && q.res != nil && q.ctx.Present.Has(genl.CfgContextCtxVolume) {
+		n.mu.Lock()
+		q.minor = q.res.vols[q.ctx.CtxVolume]
+		n.mu.Unlock()
+	}
+	if needMinor && q.minor == nil {
+		return drbd.ErrMinorInvalid, "unknown minor", false
+	}
+	if needRes && q.res == nil {
+		if name != "" {
+			return drbd.ErrResNotKnown, "unknown resource", false
+		}
+		return drbd.ErrInvalidRequest, "unknown resource", false
+	}
+	if q.res != nil && q.minor != nil && q.minor.res != q.res && needMinor {
+		return drbd.ErrInvalidRequest, "minor exists in different resource", false
+	}
+	if q.minor != nil && q.res == nil {
+		q.res = q.minor.res
+	}
+	return drbd.NoError, "", true
+}
+
+// setErr turns a set's parse failure into the kernel's reply.
+func setErr(err error) (drbd.Reply, string) {
+	if se, ok := genl.IsSetError(err); ok {
+		return drbd.Reply(drbd.ErrMandatoryTag), se.Text()
+	}
+	return drbd.Reply(drbd.ErrMandatoryTag), err.Error()
+}
+
+func ok(c drbd.RetCode, t string) (drbd.Reply, string) { return drbd.Reply(c), t }
+
+func (n *Node) dispatch(ctx context.Context, q *request) (drbd.Reply, string) {
+	msg := q.r.Msg
+	m := q.minor
+	switch msg.Cmd {
+	case genl.CmdNewResource:
+		ro, err := genl.Get[*genl.ResOpts](msg)
+		if err != nil {
+			return setErr(err)
+		}
+		name := ""
+		if q.ctx != nil {
+			name = q.ctx.CtxResourceName
+		}
+		return ok(n.newResource(name, ro))
+
+	case genl.CmdResourceOpts:
+		ro, err := genl.Get[*genl.ResOpts](msg)
+		if err != nil {
+			return setErr(err)
+		}
+		n.mu.Lock()
+		if msg.Flags&genl.FlagSetDefaults != 0 {
+			q.res.opts = genl.ResOpts{}
+			genl.SetDefaults(&q.res.opts)
+		}
+		if ro != nil {
+			genl.Overlay(&q.res.opts, ro)
+		}
+		for _, v := range q.res.vols {
+			c := v.dev.Config()
+			c.OnNoData = drbd.OnNoData(q.res.opts.OnNoData)
+			v.dev.SetConfig(c)
+		}
+		n.mu.Unlock()
+		n.saveConfig()
+		return ok(drbd.NoError, "")
+
+	case genl.CmdNewMinor:
+		vol := uint32(0)
+		if q.ctx != nil && q.ctx.Present.Has(genl.CfgContextCtxVolume) {
+			vol = q.ctx.CtxVolume
+		}
+		return ok(n.newMinor(q.res, msg.Minor, vol))
+
+	case genl.CmdDelMinor:
+		return ok(n.delMinor(m))
+
+	case genl.CmdDelResource:
+		return ok(n.delResource(q.res))
+
+	case genl.CmdDown:
+		return n.down(ctx, q.res)
+
+	case genl.CmdAttach:
+		dc, err := genl.Get[*genl.DiskConf](msg)
+		if err != nil {
+			return setErr(err)
+		}
+		conf := &genl.DiskConf{}
+		genl.SetDefaults(conf)
+		if dc != nil {
+			genl.Overlay(conf, dc)
+		}
+		if err := genl.CheckSet(conf, false); err != nil {
+			return setErr(err)
+		}
+		rep, oerr := m.attach(ctx, conf, false)
+		if oerr != nil {
+			m.log.Warn("attach refused", "code", rep, "err", oerr)
+		}
+		if rep == drbd.Reply(drbd.NoError) {
+			n.saveConfig()
+		}
+		return rep, ""
+
+	case genl.CmdChgDiskOpts:
+		if !m.dev.GetLdevIfState(drbd.DInconsistent) {
+			return ok(drbd.ErrNoDisk, "")
+		}
+		defer m.dev.PutLdev()
+		dc, err := genl.Get[*genl.DiskConf](msg)
+		if err != nil {
+			return setErr(err)
+		}
+		l := m.ld()
+		conf := l.conf
+		if msg.Flags&genl.FlagSetDefaults != 0 {
+			conf = genl.DiskConf{BackingDev: l.conf.BackingDev, MetaDev: l.conf.MetaDev, MetaDevIdx: l.conf.MetaDevIdx}
+			genl.SetDefaults(&conf)
+			conf.Present.Add(genl.DiskConfBackingDev, genl.DiskConfMetaDev, genl.DiskConfMetaDevIdx)
+		}
+		if dc != nil {
+			if err := genl.CheckSet(dc, true); err != nil {
+				return setErr(err)
+			}
+			genl.Overlay(&conf, dc)
+		}
+		l.conf = conf
+		l.mdFlushes = conf.MDFlushes
+		c := m.dev.Config()
+		c.OnIOError = drbd.IOErrorPolicy(conf.OnIOError)
+		c.Fencing = drbd.FencingPolicy(conf.Fencing)
+		m.dev.SetConfig(c)
+		m.mu.Lock()
+		m.diskConf = &conf
+		m.mu.Unlock()
+		n.saveConfig()
+		return ok(drbd.NoError, "")
+
+	case genl.CmdDetach:
+		dp, err := genl.Get[*genl.DetachParms](msg)
+		if err != nil {
+			return setErr(err)
+		}
+		force := dp != nil && dp.ForceDetach
+		rep := m.dev.Detach(ctx, force)
+		n.saveConfig()
+		return rep, ""
+
+	case genl.CmdPrimary, genl.CmdSecondary:
+		role := drbd.RSecondary
+		force := false
+		if msg.Cmd == genl.CmdPrimary {
+			role = drbd.RPrimary
+			sp, err := genl.Get[*genl.SetRoleParms](msg)
+			if err != nil {
+				return setErr(err)
+			}
+			force = sp != nil && sp.AssumeUptodate
+		}
+		rep := m.setRole(ctx, role, force)
+		n.saveConfig()
+		return rep, ""
+
+	case genl.CmdOutdate:
+		return m.dev.Outdate(ctx), ""
+
+	case genl.CmdInvalidate:
+		return m.dev.Invalidate(ctx, func() error {
+			l := m.ld()
+			l.mu.Lock()
+			nbits := (l.capacity + 7) / 8
+			for b := uint64(0); b < nbits; b++ {
+				l.bm.Set(b)
+			}
+			l.markAllBitmapDirty()
+			l.mu.Unlock()
+			return l.writeBitmap()
+		}), ""
+
+	case genl.CmdSuspendIO:
+		return m.dev.SuspendIOAdmin(ctx), ""
+
+	case genl.CmdResumeIO:
+		return m.dev.ResumeIOAdmin(ctx), ""
+
+	case genl.CmdNewCUUID:
+		p, err := genl.Get[*genl.NewCUUIDParms](msg)
+		if err != nil {
+			return setErr(err)
+		}
+		if !m.dev.GetLdevIfState(drbd.DInconsistent) {
+			return ok(drbd.ErrNoDisk, "")
+		}
+		defer m.dev.PutLdev()
+		if m.dev.State().Conn != drbd.CStandAlone {
+			return ok(drbd.ErrConnected, "")
+		}
+		l := m.ld()
+		l.mu.Lock()
+		l.sb.NewCurrent(rand.Uint64(), m.dev.State().Role == drbd.RPrimary)
+		if p != nil && p.ClearBM {
+			for i := range l.bm {
+				l.bm[i] = 0
+			}
+			l.markAllBitmapDirty()
+			l.sb.SetBitmapUUID(0)
+		}
+		m.edUUID = l.sb.Current()
+		l.mu.Unlock()
+		if err := l.writeBitmap(); err != nil {
+			return ok(drbd.ErrIOMDDisk, "")
+		}
+		if err := l.writeSuperblock(); err != nil {
+			return ok(drbd.ErrIOMDDisk, "")
+		}
+		return ok(drbd.NoError, "")
+
+	case genl.CmdGetTimeoutType:
+		t := drbd.UTDefault
+		if m.dev.State().Pdsk == drbd.DOutdated {
+			t = drbd.UTPeerOutdated
+		}
+		tp := &genl.TimeoutParms{TimeoutType: uint32(t)}
+		tp.Present.Add(genl.TimeoutParmsTimeoutType)
+		q.extra = append(q.extra, tp)
+		return ok(drbd.NoError, "")
+
+	case genl.CmdGetStatus:
+		return ok(drbd.NoError, "")
+
+	case genl.CmdDisconnect:
+		// Never connected: SS_ALREADY_STANDALONE counts as success.
+		return ok(drbd.NoError, "")
+
+	case genl.CmdConnect, genl.CmdChgNetOpts, genl.CmdResize, genl.CmdStartOV,
+		genl.CmdInvalPeer, genl.CmdPauseSync, genl.CmdResumeSync:
+		return ok(drbd.ErrInvalidRequest, "not supported by udrbd yet (single node)")
+	}
+	return 0, ""
+}
+
+var _ = metadata.LCFree

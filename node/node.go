@@ -1,0 +1,321 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"udrbd/drbd"
+	"udrbd/genl"
+)
+
+// Options configure a Node.
+type Options struct {
+	// StateDir keeps the running configuration (state.json) so a restarted
+	// daemon can take it back. Empty: nothing is persisted.
+	StateDir string
+	// Blocks creates the block devices (nil: none, for tests of the
+	// control plane alone).
+	Blocks BlockLayer
+	// DevDir is where /dev/drbdN and /dev/drbd/by-res/RES/VOL symlinks go
+	// ("" disables them). The daemon uses "/dev".
+	DevDir string
+	// BlockPath names the block device of a minor for the symlinks
+	// (default /dev/ublkbN).
+	BlockPath func(minor uint32) string
+	// HelperCmd runs usermode helpers ("" = log only). The kernel runs
+	// "drbdadm <helper> <resource>/<volume>"; set it to "drbdadm".
+	HelperCmd string
+	Logger    *slog.Logger
+}
+
+// Multicaster sends events ("events" group of the genl family).
+type Multicaster interface {
+	Multicast(seq uint32, m *genl.Message) error
+}
+
+// Node is one host's DRBD: every resource and minor.
+type Node struct {
+	opts Options
+	log  *slog.Logger
+
+	mu        sync.Mutex // resources, minors
+	resources map[string]*Resource
+	minors    map[uint32]*Minor
+	confMu    sync.Mutex // serializes state.json writes
+
+	mc      atomic.Pointer[Multicaster]
+	evSeq   atomic.Uint32 // DRBD_EVENT sequence (drbd_genl_seq)
+	notiSeq atomic.Uint32 // events2 sequence (notify_genl_seq)
+}
+
+// Resource is a DRBD resource: options and volumes (its single
+// connection stays StandAlone until replication exists).
+type Resource struct {
+	name string
+	opts genl.ResOpts
+	vols map[uint32]*Minor
+}
+
+// New returns an empty node.
+func New(opts Options) *Node {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.BlockPath == nil {
+		opts.BlockPath = func(minor uint32) string { return fmt.Sprintf("/dev/ublkb%d", minor) }
+	}
+	n := &Node{opts: opts, log: opts.Logger, resources: map[string]*Resource{}, minors: map[uint32]*Minor{}}
+	n.evSeq.Store(2)
+	n.notiSeq.Store(2)
+	return n
+}
+
+// SetMulticaster connects the event broadcasts to the control socket.
+func (n *Node) SetMulticaster(m Multicaster) { n.mc.Store(&m) }
+
+func (n *Node) multicast(seq *atomic.Uint32, m *genl.Message) {
+	p := n.mc.Load()
+	if p == nil {
+		return
+	}
+	if err := (*p).Multicast(seq.Add(1), m); err != nil {
+		n.log.Debug("multicast", "err", err)
+	}
+}
+
+// Close stops every minor's worker (the daemon's exit: block devices and
+// backing devices are left as they are, for recovery).
+func (n *Node) Close() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, m := range n.minors {
+		m.close()
+	}
+}
+
+func (n *Node) resource(name string) *Resource {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.resources[name]
+}
+
+func (n *Node) minor(nr uint32) *Minor {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.minors[nr]
+}
+
+// sortedResources returns the resources by name.
+func (n *Node) sortedResources() []*Resource {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]*Resource, 0, len(n.resources))
+	for _, r := range n.resources {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// sortedMinors returns the minors by number.
+func (n *Node) sortedMinors() []*Minor {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]*Minor, 0, len(n.minors))
+	for _, m := range n.minors {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].minor < out[j].minor })
+	return out
+}
+
+func (r *Resource) sortedVols() []*Minor {
+	out := make([]*Minor, 0, len(r.vols))
+	for _, m := range r.vols {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].vol < out[j].vol })
+	return out
+}
+
+// newResource is drbd_adm_new_resource: existing is no error.
+func (n *Node) newResource(name string, opts *genl.ResOpts) (drbd.RetCode, string) {
+	if name == "" {
+		return drbd.ErrMandatoryTag, "resource name missing"
+	}
+	if strings.Contains(name, "/") {
+		return drbd.ErrInvalidRequest, "invalid resource name"
+	}
+	n.mu.Lock()
+	if _, ok := n.resources[name]; ok {
+		n.mu.Unlock()
+		return drbd.NoError, ""
+	}
+	r := &Resource{name: name, vols: map[uint32]*Minor{}}
+	genl.SetDefaults(&r.opts)
+	if opts != nil {
+		genl.Overlay(&r.opts, opts)
+	}
+	n.resources[name] = r
+	n.mu.Unlock()
+	n.log.Info("resource created", "resource", name)
+	n.notifyResource(r, genl.NotifyCreate)
+	n.saveConfig()
+	return drbd.NoError, ""
+}
+
+const (
+	minorMask = 1<<20 - 1 // MINORMASK
+	volumeMax = 65535     // DRBD_VOLUME_MAX
+)
+
+// newMinor is drbd_adm_new_minor.
+func (n *Node) newMinor(r *Resource, minor, vol uint32) (drbd.RetCode, string) {
+	if minor > minorMask {
+		return drbd.ErrInvalidRequest, "requested minor out of range"
+	}
+	if vol > volumeMax {
+		return drbd.ErrInvalidRequest, "requested volume-id out of range"
+	}
+	n.mu.Lock()
+	if m, ok := n.minors[minor]; ok {
+		n.mu.Unlock()
+		if m.res == r && m.vol == vol {
+			return drbd.NoError, ""
+		}
+		return drbd.ErrMinorOrVolumeExists, ""
+	}
+	if _, ok := r.vols[vol]; ok {
+		n.mu.Unlock()
+		return drbd.ErrMinorOrVolumeExists, ""
+	}
+	m := newMinor(n, r, minor, vol)
+	n.minors[minor] = m
+	r.vols[vol] = m
+	n.mu.Unlock()
+	n.makeLinks(m)
+	n.log.Info("minor created", "resource", r.name, "minor", minor, "volume", vol)
+	n.notifyDevice(m, genl.NotifyCreate)
+	n.saveConfig()
+	return drbd.NoError, ""
+}
+
+// delMinor is adm_del_minor: only a Diskless Secondary may go.
+func (n *Node) delMinor(m *Minor) (drbd.RetCode, string) {
+	s := m.dev.State()
+	if s.Disk != drbd.DDiskless || s.Role != drbd.RSecondary {
+		return drbd.ErrMinorConfigured, ""
+	}
+	if err := m.removeBlock(); err != nil {
+		n.log.Error("cannot remove block device", "minor", m.minor, "err", err)
+		return drbd.ErrMinorConfigured, err.Error()
+	}
+	n.mu.Lock()
+	delete(n.minors, m.minor)
+	delete(m.res.vols, m.vol)
+	n.mu.Unlock()
+	n.removeLinks(m)
+	n.notifyDevice(m, genl.NotifyDestroy)
+	m.close()
+	n.log.Info("minor deleted", "minor", m.minor)
+	n.saveConfig()
+	return drbd.NoError, ""
+}
+
+// delResource is adm_del_resource.
+func (n *Node) delResource(r *Resource) (drbd.RetCode, string) {
+	n.mu.Lock()
+	if len(r.vols) > 0 {
+		n.mu.Unlock()
+		return drbd.ErrResInUse, ""
+	}
+	delete(n.resources, r.name)
+	n.mu.Unlock()
+	n.notifyResource(r, genl.NotifyDestroy)
+	n.log.Info("resource deleted", "resource", r.name)
+	n.saveConfig()
+	return drbd.NoError, ""
+}
+
+// down is drbd_adm_down: demote, detach and delete every volume, then the
+// resource.
+func (n *Node) down(ctx context.Context, r *Resource) (drbd.Reply, string) {
+	n.mu.Lock()
+	vols := r.sortedVols()
+	n.mu.Unlock()
+	for _, m := range vols {
+		rep := m.setRole(ctx, drbd.RSecondary, false)
+		if drbd.StateRV(rep) < drbd.SSSuccess {
+			return rep, "failed to demote"
+		}
+	}
+	for _, m := range vols {
+		rep := m.dev.Detach(ctx, false)
+		if drbd.StateRV(rep) < drbd.SSSuccess || rep > drbd.Reply(drbd.NoError) {
+			return rep, "failed to detach"
+		}
+		if code, info := n.delMinor(m); code != drbd.NoError {
+			return drbd.Reply(code), info
+		}
+	}
+	code, info := n.delResource(r)
+	return drbd.Reply(code), info
+}
+
+func (n *Node) makeLinks(m *Minor) {
+	if n.opts.DevDir == "" {
+		return
+	}
+	target := n.opts.BlockPath(m.minor)
+	link := filepath.Join(n.opts.DevDir, fmt.Sprintf("drbd%d", m.minor))
+	byRes := filepath.Join(n.opts.DevDir, "drbd", "by-res", m.res.name, fmt.Sprint(m.vol))
+	for _, l := range []string{link, byRes} {
+		_ = os.MkdirAll(filepath.Dir(l), 0o755)
+		_ = os.Remove(l)
+		if err := os.Symlink(target, l); err != nil {
+			n.log.Warn("symlink", "link", l, "err", err)
+		}
+	}
+}
+
+func (n *Node) removeLinks(m *Minor) {
+	if n.opts.DevDir == "" {
+		return
+	}
+	_ = os.Remove(filepath.Join(n.opts.DevDir, fmt.Sprintf("drbd%d", m.minor)))
+	dir := filepath.Join(n.opts.DevDir, "drbd", "by-res", m.res.name)
+	_ = os.Remove(filepath.Join(dir, fmt.Sprint(m.vol)))
+	_ = os.Remove(dir) // only if empty
+}
+
+// runHelper runs a usermode helper ("drbdadm <helper> <res>/<vol>" as the
+// kernel does) with the helper broadcasts around it.
+func (n *Node) runHelper(m *Minor, name string) {
+	n.log.Warn("helper", "name", name, "resource", m.res.name, "minor", m.minor)
+	n.notifyHelper(m, name, genl.NotifyCall, 0)
+	status := 0
+	if n.opts.HelperCmd != "" {
+		cmd := exec.Command(n.opts.HelperCmd, name, fmt.Sprintf("%s/%d", m.res.name, m.vol))
+		cmd.Env = append(os.Environ(),
+			"DRBD_RESOURCE="+m.res.name, fmt.Sprintf("DRBD_MINOR=%d", m.minor),
+			fmt.Sprintf("DRBD_VOLUME=%d", m.vol))
+		if err := cmd.Run(); err != nil {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				status = ee.ExitCode() << 8
+			} else {
+				status = 0x100
+			}
+		}
+	}
+	n.notifyHelper(m, name, genl.NotifyResponse, uint32(status))
+}

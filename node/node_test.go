@@ -1,0 +1,563 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+
+	"udrbd/drbd"
+	"udrbd/genl"
+	"udrbd/genl/client"
+	"udrbd/genl/server"
+	"udrbd/metadata"
+)
+
+// fakeLayer is a BlockLayer without a kernel: it keeps the handler so
+// tests submit requests as the block layer would.
+type fakeLayer struct {
+	mu      sync.Mutex
+	devs    map[int]*fakeDev
+	recover map[int]bool // devices a previous daemon left behind
+}
+
+type fakeDev struct {
+	minor   int
+	size    int64
+	h       IOHandler
+	inUse   atomic.Bool
+	removed atomic.Bool
+}
+
+func (d *fakeDev) Path() string { return fmt.Sprintf("/dev/ublkb%d", d.minor) }
+func (d *fakeDev) Size() int64  { return d.size }
+func (d *fakeDev) InUse() bool  { return d.inUse.Load() }
+func (d *fakeDev) Remove() error {
+	if d.inUse.Load() {
+		return syscall.EBUSY
+	}
+	d.removed.Store(true)
+	return nil
+}
+
+func (f *fakeLayer) Create(minor int, size int64, h IOHandler) (BlockDevice, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.devs == nil {
+		f.devs = map[int]*fakeDev{}
+	}
+	d := &fakeDev{minor: minor, size: size, h: h}
+	f.devs[minor] = d
+	return d, nil
+}
+
+func (f *fakeLayer) Recover(minor int, h IOHandler) (BlockDevice, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.recover[minor] {
+		return nil, os.ErrNotExist
+	}
+	d := f.devs[minor]
+	d.h = h
+	return d, nil
+}
+
+func (f *fakeLayer) dev(minor int) *fakeDev {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.devs[minor]
+}
+
+// submit runs one request to completion.
+func submit(h IOHandler, op Op, off int64, buf []byte) error {
+	ch := make(chan error, 1)
+	h.Submit(&IO{Op: op, Offset: off, Length: len(buf), Buf: buf, Done: func(err error) { ch <- err }})
+	return <-ch
+}
+
+// mkdisk makes a backing file with fresh internal meta-data, as drbdmeta
+// create-md does.
+func mkdisk(t *testing.T, dir string, size int64) string {
+	t.Helper()
+	p := filepath.Join(dir, "disk")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	l, err := metadata.NewLayout(metadata.IndexFlexInt, uint64(size), metadata.DefaultALStripes, metadata.DefaultALStripeSize4k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := metadata.NewSuperblock(l)
+	b, _ := sb.MarshalBinary()
+	if _, err := f.WriteAt(b, int64(l.MDOffset)); err != nil {
+		t.Fatal(err)
+	}
+	if err := metadata.InitializeAL(f, l); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type env struct {
+	t      *testing.T
+	dir    string
+	n      *Node
+	srv    *server.Server
+	c      *client.Client
+	blocks *fakeLayer
+}
+
+func start(t *testing.T, dir string, blocks *fakeLayer) *env {
+	t.Helper()
+	n := New(Options{StateDir: filepath.Join(dir, "state"), Blocks: blocks, DevDir: filepath.Join(dir, "dev"),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	_ = os.MkdirAll(filepath.Join(dir, "state"), 0o700)
+	if err := n.Restore(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.Listen(server.Config{Path: filepath.Join(dir, "sock"), Authorize: func(server.Creds) bool { return true }}, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.SetMulticaster(srv)
+	go srv.Serve()
+	c, err := client.Dial(srv.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, dir: dir, n: n, srv: srv, c: c, blocks: blocks}
+	t.Cleanup(e.stop)
+	return e
+}
+
+func (e *env) stop() {
+	if e.c != nil {
+		e.c.Close()
+		e.srv.Close()
+		e.n.Close()
+		e.c = nil
+	}
+}
+
+// req sends a request and returns the reply's ret_code.
+func (e *env) req(cmd genl.Cmd, minor uint32, sets ...genl.Set) drbd.Reply {
+	e.t.Helper()
+	m := &genl.Message{Cmd: cmd, Version: genl.FamilyVersion, Minor: minor}
+	m.Add(sets...)
+	r, err := e.c.Do(m)
+	if err != nil {
+		e.t.Fatalf("%v: %v", cmd, err)
+	}
+	return drbd.Reply(r.RetCode())
+}
+
+func res(name string, vol ...uint32) *genl.CfgContext {
+	c := &genl.CfgContext{CtxResourceName: name}
+	c.Present.Add(genl.CfgContextCtxResourceName)
+	if len(vol) > 0 {
+		c.CtxVolume = vol[0]
+		c.Present.Add(genl.CfgContextCtxVolume)
+	}
+	return c
+}
+
+func diskConf(disk string, alExtents uint32) *genl.DiskConf {
+	d := &genl.DiskConf{BackingDev: disk, MetaDev: disk, MetaDevIdx: metadata.IndexFlexInt, ALExtents: alExtents}
+	d.Present.Add(genl.DiskConfBackingDev, genl.DiskConfMetaDev, genl.DiskConfMetaDevIdx, genl.DiskConfALExtents)
+	return d
+}
+
+func force() *genl.SetRoleParms {
+	p := &genl.SetRoleParms{AssumeUptodate: true}
+	p.Present.Add(genl.SetRoleParmsAssumeUptodate)
+	return p
+}
+
+var (
+	noError = drbd.Reply(drbd.NoError)
+	success = drbd.Reply(drbd.SSSuccess)
+)
+
+func (e *env) want(got, want drbd.Reply, what string) {
+	e.t.Helper()
+	if got != want {
+		e.t.Fatalf("%s: got %v (%d), want %v (%d)", what, got, got, want, want)
+	}
+}
+
+func (e *env) state(minor uint32) drbd.State {
+	return e.n.minor(minor).dev.State()
+}
+
+func readSB(t *testing.T, disk string) metadata.Superblock {
+	t.Helper()
+	f, err := os.Open(disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	sb, err := metadata.ReadSuperblock(f, int64(metadata.SuperblockOffset(metadata.IndexFlexInt, uint64(st.Size()))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb
+}
+
+func (e *env) up(disk string, alExtents uint32) *fakeDev {
+	e.want(e.req(genl.CmdNewResource, genl.MinorNone, res("r0")), noError, "new-resource")
+	e.want(e.req(genl.CmdNewMinor, 0, res("r0", 0)), noError, "new-minor")
+	e.want(e.req(genl.CmdAttach, 0, diskConf(disk, alExtents)), noError, "attach")
+	e.want(e.req(genl.CmdPrimary, 0, force()), success, "primary --force")
+	d := e.blocks.dev(0)
+	if d == nil {
+		e.t.Fatal("no block device after attach")
+	}
+	return d
+}
+
+func TestSingleNodeLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	disk := mkdisk(t, dir, 64<<20)
+	e := start(t, dir, &fakeLayer{})
+
+	e.want(e.req(genl.CmdNewResource, genl.MinorNone, res("r0")), noError, "new-resource")
+	e.want(e.req(genl.CmdNewResource, genl.MinorNone, res("r0")), noError, "new-resource again")
+	e.want(e.req(genl.CmdNewResource, genl.MinorNone, res("a/b")), drbd.Reply(drbd.ErrInvalidRequest), "new-resource a/b")
+	e.want(e.req(genl.CmdNewMinor, 0, res("r0", 0)), noError, "new-minor")
+	e.want(e.req(genl.CmdNewMinor, 1, res("r0", 0)), drbd.Reply(drbd.ErrMinorOrVolumeExists), "new-minor same volume")
+	e.want(e.req(genl.CmdAttach, 7, diskConf(disk, 7)), drbd.Reply(drbd.ErrMinorInvalid), "attach unknown minor")
+	if l, err := os.Readlink(filepath.Join(dir, "dev", "drbd", "by-res", "r0", "0")); err != nil || l != "/dev/ublkb0" {
+		t.Fatalf("by-res link = %q, %v", l, err)
+	}
+	e.want(e.req(genl.CmdDetach, 0), drbd.Reply(drbd.SSNothingToDo), "detach diskless")
+
+	// Refused attaches change nothing.
+	e.want(e.req(genl.CmdAttach, 0, diskConf(filepath.Join(dir, "missing"), 7)), drbd.Reply(drbd.ErrOpenDisk), "attach missing")
+	small := filepath.Join(dir, "small")
+	_ = os.WriteFile(small, make([]byte, 512<<10), 0o600)
+	e.want(e.req(genl.CmdAttach, 0, diskConf(small, 7)), drbd.Reply(drbd.ErrMDDiskTooSmall), "attach too small")
+	bare := &genl.DiskConf{BackingDev: disk}
+	bare.Present.Add(genl.DiskConfBackingDev)
+	e.want(e.req(genl.CmdAttach, 0, bare), drbd.Reply(drbd.ErrMandatoryTag), "attach without meta_dev")
+	if s := e.state(0); s.Disk != drbd.DDiskless {
+		t.Fatalf("disk %v after refused attaches", s.Disk)
+	}
+
+	e.want(e.req(genl.CmdAttach, 0, diskConf(disk, 7)), noError, "attach")
+	if s := e.state(0); s.Disk != drbd.DInconsistent {
+		t.Fatalf("disk %v after attach of fresh meta-data", s.Disk)
+	}
+	if sb := readSB(t, disk); sb.Magic != metadata.MagicMD84Unclean {
+		t.Fatalf("magic %#x while attached, want the unclean magic", sb.Magic)
+	}
+	e.want(e.req(genl.CmdPrimary, 0), drbd.Reply(drbd.SSNoUpToDateDisk), "primary without UpToDate data")
+	e.want(e.req(genl.CmdPrimary, 0, force()), success, "primary --force")
+	d := e.blocks.dev(0)
+
+	// Writes over 10 extents (more than al-extents), reads back.
+	data := make([]byte, 64<<10)
+	for i := 0; i < 10; i++ {
+		for j := range data {
+			data[j] = byte(i + j)
+		}
+		off := int64(i)<<22 + 8192
+		if err := submit(d.h, OpWrite, off, data); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		got := make([]byte, len(data))
+		if err := submit(d.h, OpRead, off, got); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("read %d: %v, equal %v", i, err, bytes.Equal(got, data))
+		}
+	}
+	// A write crossing an extent boundary.
+	if err := submit(d.h, OpWrite, 4<<20-4096, make([]byte, 8192)); err != nil {
+		t.Fatal(err)
+	}
+	if err := submit(d.h, OpFlush, -512, nil); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	if err := submit(d.h, OpWrite, int64(d.size), make([]byte, 4096)); err == nil {
+		t.Fatal("write beyond the end succeeded")
+	}
+	l := e.n.minor(0).ld()
+	if got := l.oos(); got != 10*16+2 {
+		t.Fatalf("out-of-sync bits = %d, want %d", got, 10*16+2)
+	}
+	sb := readSB(t, disk)
+	wantF := metadata.FlagConsistent | metadata.FlagWasUpToDate | metadata.FlagPrimaryInd
+	if sb.Flags&(wantF|metadata.FlagALClean) != wantF {
+		t.Fatalf("on-disk flags %v, want %v without AL_CLEAN", sb.Flags, wantF)
+	}
+	if sb.Current() == metadata.UUIDJustCreated || sb.Current()&1 != 1 {
+		t.Fatalf("current UUID %#x: want a new one with the primary bit", sb.Current())
+	}
+	// The on-disk activity log replays to a hot set holding the last
+	// extents written.
+	f, _ := os.Open(disk)
+	al := make([]byte, l.layout.ALSizeBytes())
+	_, _ = f.ReadAt(al, int64(l.layout.ALOffset))
+	f.Close()
+	rp, err := metadata.ReplayAL(al, 1, 8)
+	if err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	hot := map[uint32]bool{}
+	for _, x := range rp.HotExtents() {
+		hot[x] = true
+	}
+	for _, x := range []uint32{9, 8, 1, 0} {
+		if !hot[x] {
+			t.Fatalf("extent %d not in the on-disk activity log %v", x, rp.HotExtents())
+		}
+	}
+
+	d.inUse.Store(true)
+	e.want(e.req(genl.CmdSecondary, 0), drbd.Reply(drbd.SSDeviceInUse), "secondary while mounted")
+	d.inUse.Store(false)
+	e.want(e.req(genl.CmdSecondary, 0), success, "secondary")
+	if err := submit(d.h, OpWrite, 0, make([]byte, 4096)); err == nil {
+		t.Fatal("a Secondary accepted a write")
+	}
+	e.want(e.req(genl.CmdDelMinor, 0), drbd.Reply(drbd.ErrMinorConfigured), "del-minor while attached")
+	e.want(e.req(genl.CmdDetach, 0), success, "detach")
+	if s := e.state(0); s.Disk != drbd.DDiskless {
+		t.Fatalf("disk %v after detach", s.Disk)
+	}
+	if !l.closed.Load() {
+		t.Fatal("backing device not released after detach")
+	}
+	// The bitmap written out at detach has the bits.
+	f, _ = os.Open(disk)
+	raw := make([]byte, 8)
+	_, _ = f.ReadAt(raw, int64(l.layout.BMOffset+uint64(2*metadata.BMBytesPerALExt)))
+	f.Close()
+	if metadata.DecodeBitmap(raw)[0] == 0 {
+		t.Fatal("bitmap of extent 2 not on disk after detach")
+	}
+	e.want(e.req(genl.CmdAttach, 0, diskConf(disk, 7)), drbd.Reply(drbd.ErrMDUnclean), "attach of unclean meta-data")
+	e.want(e.req(genl.CmdDown, genl.MinorNone, res("r0")), noError, "down")
+	if !d.removed.Load() {
+		t.Fatal("block device not removed at down")
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "dev", "drbd0")); !os.IsNotExist(err) {
+		t.Fatalf("drbd0 link left behind: %v", err)
+	}
+	if e.n.resource("r0") != nil {
+		t.Fatal("resource left after down")
+	}
+}
+
+// The seed scenario on the host: writers hammer an activity log of 7
+// extents while the disk is detached by force; every request completes
+// and the disk reaches Diskless (no hang).
+func TestForceDetachUnderWriters(t *testing.T) {
+	dir := t.TempDir()
+	disk := mkdisk(t, dir, 128<<20)
+	e := start(t, dir, &fakeLayer{})
+	d := e.up(disk, 7)
+	e.want(e.req(genl.CmdDetach, 0), drbd.Reply(drbd.SSNoUpToDateDisk), "detach of a StandAlone Primary's only disk")
+
+	var wg sync.WaitGroup
+	var stop atomic.Bool
+	var ok, failed atomic.Int64
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func(seed uint64) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(seed, 1))
+			buf := make([]byte, 4096)
+			for !stop.Load() {
+				if err := submit(d.h, OpWrite, int64(r.IntN(24))<<22+int64(r.IntN(1024))*4096, buf); err != nil {
+					failed.Add(1)
+				} else {
+					ok.Add(1)
+				}
+			}
+		}(uint64(w))
+	}
+	for ok.Load() < 500 {
+		runtimeGosched()
+	}
+	det := &genl.DetachParms{ForceDetach: true}
+	det.Present.Add(genl.DetachParmsForceDetach)
+	e.want(e.req(genl.CmdDetach, 0, det), success, "detach --force")
+	m := e.n.minor(0)
+	if err := m.dev.WaitState(context.Background(), func(s drbd.State) bool { return s.Disk == drbd.DDiskless }); err != nil {
+		t.Fatal(err)
+	}
+	for failed.Load() < 100 {
+		runtimeGosched()
+	}
+	stop.Store(true)
+	wg.Wait()
+	if m.dev.LocalCount() != 0 {
+		t.Fatalf("local references left: %d", m.dev.LocalCount())
+	}
+	t.Logf("%d writes ok, %d failed after the detach", ok.Load(), failed.Load())
+}
+
+// A restarted daemon takes the configuration back, replays its activity
+// log and recovers the block device instead of creating a new one.
+func TestRestore(t *testing.T) {
+	dir := t.TempDir()
+	disk := mkdisk(t, dir, 64<<20)
+	blocks := &fakeLayer{}
+	e := start(t, dir, blocks)
+	d := e.up(disk, 67)
+	data := bytes.Repeat([]byte("udrbd!!!"), 512)
+	if err := submit(d.h, OpWrite, 5<<22, data); err != nil {
+		t.Fatal(err)
+	}
+	// Lose the in-memory bitmap: only the activity log remembers extent 5.
+	e.n.minor(0).ld().mu.Lock()
+	e.n.minor(0).ld().bm.Clear(5 << 10)
+	e.n.minor(0).ld().mu.Unlock()
+	e.stop() // the daemon dies; nothing is detached
+
+	blocks.recover = map[int]bool{0: true}
+	e2 := start(t, dir, blocks)
+	s := e2.state(0)
+	if s.Role != drbd.RPrimary || s.Disk != drbd.DUpToDate {
+		t.Fatalf("restored state %v/%v, want Primary/UpToDate", s.Role, s.Disk)
+	}
+	if got := blocks.dev(0); got != d {
+		t.Fatal("a new block device was created instead of recovering")
+	}
+	got := make([]byte, len(data))
+	if err := submit(d.h, OpRead, 5<<22, got); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read after restore: %v", err)
+	}
+	if !e2.n.minor(0).ld().bm.Test(5 << 10) {
+		t.Fatal("activity-log extent 5 not marked out of sync after restart")
+	}
+}
+
+// Events: new-resource broadcasts a resource CREATE; a state change a
+// DRBD_EVENT and a device CHANGE.
+func TestEvents(t *testing.T) {
+	dir := t.TempDir()
+	disk := mkdisk(t, dir, 64<<20)
+	e := start(t, dir, &fakeLayer{})
+	if err := e.c.JoinEvents(); err != nil {
+		t.Fatal(err)
+	}
+	e.req(genl.CmdNewResource, genl.MinorNone, res("r0"))
+	e.req(genl.CmdNewMinor, 0, res("r0", 0))
+	e.req(genl.CmdAttach, 0, diskConf(disk, 7))
+	seen := map[genl.Cmd]int{}
+	var nh []uint32
+	for seen[genl.CmdEvent] < 2 {
+		evs, err := e.c.ReceiveEvents()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			seen[ev.Msg.Cmd]++
+			if h, _ := genl.Get[*genl.NotificationHeader](ev.Msg); h != nil {
+				nh = append(nh, h.NHType)
+			}
+		}
+	}
+	if seen[genl.CmdResourceState] == 0 || seen[genl.CmdDeviceState] == 0 || nh[0] != genl.NotifyCreate {
+		t.Fatalf("events %v, notification types %v", seen, nh)
+	}
+	// The initial-state dump ends with INITIAL_STATE_DONE.
+	// A connection of its own: this one may still hold queued events.
+	c2, err := client.Dial(e.srv.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	var cmds []genl.Cmd
+	err = c2.Dump(&genl.Message{Cmd: genl.CmdGetInitialState, Version: 1, Minor: genl.MinorNone}, func(m *genl.Message) error {
+		cmds = append(cmds, m.Cmd)
+		return nil
+	})
+	if err != nil || len(cmds) != 3 || cmds[2] != genl.CmdInitialStateDone {
+		t.Fatalf("initial state dump %v, %v", cmds, err)
+	}
+}
+
+// The other admin ops change what the kernel's do, on the state word and
+// on disk.
+func TestAdminOps(t *testing.T) {
+	dir := t.TempDir()
+	disk := mkdisk(t, dir, 64<<20)
+	e := start(t, dir, &fakeLayer{})
+	d := e.up(disk, 67)
+	m := e.n.minor(0)
+
+	sb0 := readSB(t, disk)
+	uuid := sb0.Current()
+	e.want(e.req(genl.CmdNewCUUID, 0), noError, "new-current-uuid")
+	sb := readSB(t, disk)
+	if sb.Current() == uuid || sb.Bitmap()|1 != uuid|1 {
+		t.Fatalf("new-current-uuid: current %#x bitmap %#x, old current %#x", sb.Current(), sb.Bitmap(), uuid)
+	}
+	if err := submit(d.h, OpWrite, 0, make([]byte, 4096)); err != nil {
+		t.Fatal(err)
+	}
+	clr := &genl.NewCUUIDParms{ClearBM: true}
+	clr.Present.Add(genl.NewCUUIDParmsClearBM)
+	e.want(e.req(genl.CmdNewCUUID, 0, clr), noError, "new-current-uuid --clear-bitmap")
+	if sb2 := readSB(t, disk); m.ld().oos() != 0 || sb2.Bitmap() != 0 {
+		t.Fatal("--clear-bitmap left bits or a bitmap UUID")
+	}
+
+	e.want(e.req(genl.CmdSuspendIO, 0), success, "suspend-io")
+	if !e.state(0).Susp {
+		t.Fatal("not suspended")
+	}
+	done := make(chan error, 1)
+	d.h.Submit(&IO{Op: OpWrite, Offset: 0, Length: 4096, Buf: make([]byte, 4096), Done: func(err error) { done <- err }})
+	e.want(e.req(genl.CmdResumeIO, 0), success, "resume-io")
+	if err := <-done; err != nil {
+		t.Fatalf("write held over suspend-io: %v", err)
+	}
+
+	io := &genl.DiskConf{OnIOError: uint32(drbd.EPPassOn)}
+	io.Present.Add(genl.DiskConfOnIOError)
+	e.want(e.req(genl.CmdChgDiskOpts, 0, io), noError, "disk-options --on-io-error=pass_on")
+	if m.dev.Config().OnIOError != drbd.EPPassOn {
+		t.Fatal("on-io-error not applied")
+	}
+	inv := &genl.DiskConf{BackingDev: "/other"}
+	inv.Present.Add(genl.DiskConfBackingDev)
+	e.want(e.req(genl.CmdChgDiskOpts, 0, inv), drbd.Reply(drbd.ErrMandatoryTag), "disk-options changing an invariant")
+
+	ond := &genl.ResOpts{OnNoData: uint32(drbd.ONDSuspendIO)}
+	ond.Present.Add(genl.ResOptsOnNoData)
+	e.want(e.req(genl.CmdResourceOpts, genl.MinorNone, res("r0"), ond), noError, "resource-options")
+	if m.dev.Config().OnNoData != drbd.ONDSuspendIO {
+		t.Fatal("on-no-data-accessible not applied")
+	}
+
+	e.want(e.req(genl.CmdOutdate, 0), drbd.Reply(drbd.SSNoUpToDateDisk), "outdate a Primary")
+	e.want(e.req(genl.CmdSecondary, 0), success, "secondary")
+	e.want(e.req(genl.CmdOutdate, 0), success, "outdate")
+	if e.state(0).Disk != drbd.DOutdated {
+		t.Fatalf("disk %v after outdate", e.state(0).Disk)
+	}
+	if f := readSB(t, disk).Flags; f&metadata.FlagConsistent == 0 || f&metadata.FlagWasUpToDate != 0 {
+		t.Fatalf("on-disk flags after outdate: %v", f)
+	}
+	e.want(e.req(genl.CmdInvalidate, 0), success, "invalidate")
+	if e.state(0).Disk != drbd.DInconsistent || m.ld().oos() != (m.ld().capacity+7)/8 {
+		t.Fatalf("after invalidate: disk %v, %d bits", e.state(0).Disk, m.ld().oos())
+	}
+	e.want(e.req(genl.CmdConnect, genl.MinorNone, res("r0")), drbd.Reply(drbd.ErrInvalidRequest), "connect")
+}

@@ -1,0 +1,5 @@
+package node
+
+import "runtime"
+
+func runtimeGosched() { runtime.Gosched() }
