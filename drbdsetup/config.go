@@ -66,7 +66,11 @@ func appendAttr(b []byte, typ uint16, payload []byte) []byte {
 	return b
 }
 
-func (e *nlEncoder) attr() genl.Attr { return genl.Attr{Type: uint16(e.tla), Raw: e.data} }
+// attr is the nest as drbd-utils' nla_nest_start makes it: NLA_F_NESTED
+// set (kernel 6.x refuses a drbd request nest without it, EINVAL).
+func (e *nlEncoder) attr() genl.Attr {
+	return genl.Attr{Type: uint16(e.tla) | genl.NestedFlag, Raw: e.data}
+}
 
 // cfgContext builds the DRBD_NLA_CFG_CONTEXT of resource/connection commands.
 func cfgContext(resource string, withAddrs bool) genl.Attr {
@@ -87,17 +91,17 @@ func convBlockDev(nr uint16) func(e *nlEncoder, m *genl.Message, arg string) int
 	return func(e *nlEncoder, m *genl.Message, arg string) int {
 		fd, err := unix.Open(arg, unix.O_RDWR|unix.O_CLOEXEC, 0)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "Can not open device '%s': %s\n", arg, errnoText(err))
+			fmt.Fprintf(stderr, "Can not open device '%s': %s\n", arg, errnoText(err))
 			return otherError
 		}
 		defer unix.Close(fd)
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil {
-			fmt.Fprintf(os.Stderr, "fstat(%s) failed: %s\n", arg, errnoText(err))
+			fmt.Fprintf(stderr, "fstat(%s) failed: %s\n", arg, errnoText(err))
 			return otherError
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFBLK {
-			fmt.Fprintf(os.Stderr, "%s is not a block device!\n", arg)
+			fmt.Fprintf(stderr, "%s is not a block device!\n", arg)
 			return otherError
 		}
 		e.put(nr, attrValue{s: arg})
@@ -132,7 +136,7 @@ func convVolume(e *nlEncoder, m *genl.Message, arg string) int {
 func convMinor(e *nlEncoder, m *genl.Message, arg string) int {
 	mn := minorOfDev(arg)
 	if mn == ^uint32(0) {
-		fmt.Fprintf(os.Stderr, "Cannot determine minor device number of device '%s'\n", arg)
+		fmt.Fprintf(stderr, "Cannot determine minor device number of device '%s'\n", arg)
 		return otherError
 	}
 	m.Minor = mn
@@ -201,7 +205,7 @@ func printConfigError(rv int, desc string, infos []string, haveReply bool) int {
 	}
 	if rv == otherError {
 		if desc != "" {
-			fmt.Fprintf(os.Stderr, "%s: %s\n", objname, desc)
+			fmt.Fprintf(stderr, "%s: %s\n", objname, desc)
 		}
 		return 20
 	}
@@ -209,22 +213,22 @@ func printConfigError(rv int, desc string, infos []string, haveReply bool) int {
 	switch {
 	case (rv >= int(drbd.AfterLastErrCode) || rv <= int(drbd.ErrCodeBase)) &&
 		(rv > int(drbd.SSCWNoNeed) || rv <= int(drbd.SSAfterLastError)):
-		fmt.Fprintf(os.Stderr, "%s: Error code %d unknown.\nYou should update the drbd userland tools.\n", objname, rv)
+		fmt.Fprintf(stderr, "%s: Error code %d unknown.\nYou should update the drbd userland tools.\n", objname, rv)
 		code = 20
 	case rv > int(drbd.ErrCodeBase):
 		text := desc
 		if text == "" {
 			text = drbd.RetCode(rv).Text()
 		}
-		fmt.Fprintf(os.Stderr, "%s: Failure: (%d) %s\n", objname, rv, text)
+		fmt.Fprintf(stderr, "%s: Failure: (%d) %s\n", objname, rv, text)
 		code = 10
 	case rv == int(drbd.SSUnknownError):
-		fmt.Fprintf(os.Stderr, "%s: State change failed: (%d)unknown error.\n", objname, rv)
+		fmt.Fprintf(stderr, "%s: State change failed: (%d)unknown error.\n", objname, rv)
 		code = 11
 	case rv > int(drbd.SSTwoPrimaries):
 		// SS_NOTHING_TO_DO, SS_CW_SUCCESS, SS_CW_NO_NEED: success
 	default:
-		fmt.Fprintf(os.Stderr, "%s: State change failed: (%d) %s\n", objname, rv, drbd.StateRV(rv).Text())
+		fmt.Fprintf(stderr, "%s: State change failed: (%d) %s\n", objname, rv, drbd.StateRV(rv).Text())
 		switch drbd.StateRV(rv) {
 		case drbd.SSNoUpToDateDisk:
 			code = 17
@@ -237,9 +241,9 @@ func printConfigError(rv int, desc string, infos []string, haveReply bool) int {
 		}
 	}
 	if haveReply {
-		fmt.Fprintf(os.Stderr, "additional info from kernel:\n")
+		fmt.Fprintf(stderr, "additional info from kernel:\n")
 		for _, s := range infos {
-			fmt.Fprintf(os.Stderr, "%s\n", s)
+			fmt.Fprintf(stderr, "%s\n", s)
 		}
 	}
 	return code
@@ -281,7 +285,7 @@ func configCmd(cm *command, hits []optHit, args []string) configResult {
 			f := &cm.fields[idx]
 			v, ok := f.parse(h.arg, h.isArg)
 			if !ok {
-				fmt.Fprintf(os.Stderr, "Option --%s: invalid argument '%s'\n", f.name, cArg(h))
+				fmt.Fprintf(stderr, "Option --%s: invalid argument '%s'\n", f.name, cArg(h))
 				return configResult{rv: otherError}
 			}
 			e.put(f.nr, v)
@@ -294,7 +298,7 @@ func configCmd(cm *command, hits []optHit, args []string) configResult {
 	i := 0
 	for _, a := range cm.args {
 		if i >= len(args) {
-			fmt.Fprintf(os.Stderr, "Missing argument '%s'\n", a.name)
+			fmt.Fprintf(stderr, "Missing argument '%s'\n", a.name)
 			printCommandUsage(cm, false)
 			return configResult{rv: otherError}
 		}
@@ -331,7 +335,7 @@ func configCmd(cm *command, hits []optHit, args []string) configResult {
 		res := configResult{rv: int(r.msg.RetCode())}
 		if res.rv == int(drbd.ErrResNotKnown) {
 			if cm.warnOnMissing && isatty(2) {
-				fmt.Fprintf(os.Stderr, "Resource unknown\n")
+				fmt.Fprintf(stderr, "Resource unknown\n")
 			}
 			if cm.missingOK {
 				res.rv = int(drbd.NoError)
@@ -354,9 +358,9 @@ func cArg(h optHit) string {
 }
 
 func warnExcessArgs(args []string) {
-	fmt.Fprintf(os.Stderr, "Excess arguments:")
+	fmt.Fprintf(stderr, "Excess arguments:")
 	for _, a := range args {
-		fmt.Fprintf(os.Stderr, " %s", a)
+		fmt.Fprintf(stderr, " %s", a)
 	}
 	printf("\n") // drbdsetup-84 ends that line on stdout
 }
@@ -372,14 +376,14 @@ const drbdRunDir = "/var/run/drbd"
 func unregisterMinor(mn uint32) {
 	p := fmt.Sprintf("%s/drbd-minor-%d.conf", drbdRunDir, int32(mn))
 	if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
-		fmt.Fprintf(os.Stderr, "unlink: %s\n", errnoText(err))
+		fmt.Fprintf(stderr, "unlink: %s\n", errnoText(err))
 	}
 }
 
 func unregisterResource(name string) {
 	p := fmt.Sprintf("%s/drbd-resource-%s.conf", drbdRunDir, name)
 	if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
-		fmt.Fprintf(os.Stderr, "%s: %s\n", p, errnoText(err))
+		fmt.Fprintf(stderr, "%s: %s\n", p, errnoText(err))
 	}
 }
 
@@ -426,7 +430,7 @@ func lockMinor(mn uint32) int {
 	p := fmt.Sprintf("%s/drbd-147-%d", dir, int32(mn))
 	fd, err := unix.Open(p, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "open(%s): %s\n", p, errnoText(err))
+		fmt.Fprintf(stderr, "open(%s): %s\n", p, errnoText(err))
 		return 20
 	}
 	lk := unix.Flock_t{Type: unix.F_WRLCK}
@@ -440,7 +444,7 @@ func lockMinor(mn uint32) int {
 		sleepMs(10)
 	}
 	_ = unix.FcntlFlock(uintptr(fd), unix.F_GETLK, &lk)
-	fmt.Fprintf(os.Stderr, "lock on %s currently held by pid:%d\n", p, lk.Pid)
+	fmt.Fprintf(stderr, "lock on %s currently held by pid:%d\n", p, lk.Pid)
 	unix.Close(fd)
 	return 20
 }
@@ -475,7 +479,7 @@ func parseAddress(arg string) ([]byte, error) {
 	if af == unix.AF_INET6 && strings.HasPrefix(addr, "[") {
 		b := strings.LastIndexByte(addr, ']')
 		if b < 0 || (b+1 < len(addr) && addr[b+1] != ':') {
-			fmt.Fprintf(os.Stderr, "unexpected ipv6 format: %s\n", addr)
+			fmt.Fprintf(stderr, "unexpected ipv6 format: %s\n", addr)
 			exit(20)
 		}
 		if b+1 < len(addr) {
@@ -484,7 +488,7 @@ func parseAddress(arg string) ([]byte, error) {
 		addr = addr[1:b]
 	} else if i := strings.LastIndexByte(addr, ':'); i >= 0 {
 		if af == unix.AF_INET6 {
-			fmt.Fprintf(os.Stderr, "interpreting ipv6:%s:%s as ipv6:[%s]:%s\n", addr[:i], addr[i+1:], addr[:i], addr[i+1:])
+			fmt.Fprintf(stderr, "interpreting ipv6:%s:%s as ipv6:[%s]:%s\n", addr[:i], addr[i+1:], addr[:i], addr[i+1:])
 		}
 		port = mStrtoll(addr[i+1:], 1)
 		addr = addr[:i]
@@ -494,7 +498,7 @@ func parseAddress(arg string) ([]byte, error) {
 		if ip == nil {
 			ips, err := net.LookupIP(addr)
 			if err != nil || len(ips) == 0 {
-				fmt.Fprintf(os.Stderr, "getaddrinfo %s: Name or service not known\n", addr)
+				fmt.Fprintf(stderr, "getaddrinfo %s: Name or service not known\n", addr)
 				exit(20)
 			}
 			ip = ips[0]
@@ -515,7 +519,7 @@ func parseAddress(arg string) ([]byte, error) {
 			}
 		}
 		if err != nil || ip == nil {
-			fmt.Fprintf(os.Stderr, "can not resolve the hostname: gethostbyname(%s): Unknown host\n", addr)
+			fmt.Fprintf(stderr, "can not resolve the hostname: gethostbyname(%s): Unknown host\n", addr)
 			exit(20)
 		}
 	}

@@ -77,7 +77,7 @@ func genericGetCmd(cm *command, hits []optHit, args []string) int {
 			v := int64(mStrtoll(h.arg, 1))
 			name := map[int]string{'t': "wfc_timeout", 'd': "degr_wfc_timeout", 'o': "outdated_wfc_timeout"}[h.val]
 			if v < 0 || v > 300000 {
-				fmt.Fprintf(os.Stderr, "%s => %d out of range [0..300000]\n", name, int32(v))
+				fmt.Fprintf(stderr, "%s => %d out of range [0..300000]\n", name, int32(v))
 				return 20
 			}
 			switch h.val {
@@ -130,12 +130,12 @@ func genericGetCmd(cm *command, hits []optHit, args []string) int {
 func chooseTimeout(wfc, degr, outd int64) (int64, int) {
 	if wfc > 0 && (wfc < degr || degr == 0) {
 		degr = wfc
-		fmt.Fprintf(os.Stderr, "degr-wfc-timeout has to be shorter than wfc-timeout\n"+
+		fmt.Fprintf(stderr, "degr-wfc-timeout has to be shorter than wfc-timeout\n"+
 			"degr-wfc-timeout implicitly set to wfc-timeout (%ds)\n", degr)
 	}
 	if degr > 0 && (degr < outd || outd == 0) {
 		outd = wfc
-		fmt.Fprintf(os.Stderr, "outdated-wfc-timeout has to be shorter than degr-wfc-timeout\n"+
+		fmt.Fprintf(stderr, "outdated-wfc-timeout has to be shorter than degr-wfc-timeout\n"+
 			"outdated-wfc-timeout implicitly set to degr-wfc-timeout (%ds)\n", degr)
 	}
 	desc := ""
@@ -170,7 +170,7 @@ func chooseTimeout(wfc, degr, outd int64) (int64, int) {
 			return wfc, 0
 		}
 	}
-	fmt.Fprintf(os.Stderr, "error determining which timeout to use: %s\n", desc)
+	fmt.Fprintf(stderr, "error determining which timeout to use: %s\n", desc)
 	return 0, 20
 }
 
@@ -202,7 +202,7 @@ func genericGet(cm *command, timeout time.Duration) int {
 		if err != nil {
 			var en syscall.Errno
 			if !errors.As(err, &en) {
-				fmt.Fprintf(os.Stderr, "received netlink error reply: %s\n", err)
+				fmt.Fprintf(stderr, "received netlink error reply: %s\n", err)
 				return 20
 			}
 			if dump {
@@ -214,12 +214,12 @@ func genericGet(cm *command, timeout time.Duration) int {
 					return code
 				}
 				if en != syscall.ENODEV || !cm.missingOK {
-					fmt.Fprintf(os.Stderr, "received netlink error reply: %s\n", strerror(en))
+					fmt.Fprintf(stderr, "received netlink error reply: %s\n", strerror(en))
 					return 20
 				}
 				return 0
 			}
-			fmt.Fprintf(os.Stderr, "received netlink error reply: %s\n", strerror(en))
+			fmt.Fprintf(stderr, "received netlink error reply: %s\n", strerror(en))
 			return 20
 		}
 		for i := range replies {
@@ -242,7 +242,7 @@ func genericGet(cm *command, timeout time.Duration) int {
 			rv = int(r.msg.RetCode())
 			if rv == int(drbd.ErrMinorInvalid) {
 				if cm.warnOnMissing {
-					fmt.Fprintf(os.Stderr, "Minor invalid")
+					fmt.Fprintf(stderr, "Minor invalid")
 				}
 				if cm.missingOK {
 					rv = int(drbd.NoError)
@@ -308,7 +308,7 @@ func dumpAll(cmd genl.Cmd, resource string) ([]reply, int) {
 		m.Attrs = append(m.Attrs, cfgContext(resource, false))
 	}
 	if _, err := drbdConn.send(m, true); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: error sending config command\n", objname)
+		fmt.Fprintf(stderr, "%s: error sending config command\n", objname)
 		return nil, 20
 	}
 	rs, err := drbdConn.receive()
@@ -318,7 +318,7 @@ func dumpAll(cmd genl.Cmd, resource string) ([]reply, int) {
 			if en == syscall.ENODEV && cmd == genl.CmdGetConnections {
 				return nil, 0
 			}
-			fmt.Fprintf(os.Stderr, "received netlink error reply: %s\n", strerror(en))
+			fmt.Fprintf(stderr, "received netlink error reply: %s\n", strerror(en))
 		}
 		return nil, 20
 	}
@@ -329,7 +329,7 @@ func dumpAll(cmd genl.Cmd, resource string) ([]reply, int) {
 
 func roleShow(cm *command, r *reply) int {
 	if cm.name == "state" {
-		fmt.Fprintf(os.Stderr, "'%s ... state' is deprecated, use '%s ... role' instead.\n", cmdname, cmdname)
+		fmt.Fprintf(stderr, "'%s ... state' is deprecated, use '%s ... role' instead.\n", cmdname, cmdname)
 	}
 	if r == nil {
 		return 0
@@ -375,15 +375,15 @@ func uuidsShow(cm *command, r *reply) int {
 	}
 	s, si := stateOf(r.msg)
 	if s.Conn == drbd.CStandAlone && s.Disk == drbd.DDiskless {
-		fmt.Fprintf(os.Stderr, "Device is unconfigured\n")
+		fmt.Fprintf(stderr, "Device is unconfigured\n")
 		return 1
 	}
 	if s.Disk == drbd.DDiskless {
-		fmt.Fprintf(os.Stderr, "Device has no disk\n")
+		fmt.Fprintf(stderr, "Device has no disk\n")
 		return 1
 	}
 	if si == nil || !si.Present.Has(genl.StateInfoUUIDs) {
-		fmt.Fprintf(os.Stderr, "No uuids found in reply!\nMaybe you need to upgrade your userland tools?\n")
+		fmt.Fprintf(stderr, "No uuids found in reply!\nMaybe you need to upgrade your userland tools?\n")
 		return 0
 	}
 	var u [4]uint64
@@ -556,7 +556,7 @@ func checkResizeShow(cm *command, r *reply) int {
 	}
 	f, err := os.Open(dc.BackingDev)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "Could not open %s: %s.\n", dc.BackingDev, errnoText(err))
+		fmt.Fprintf(stderr, "Could not open %s: %s.\n", dc.BackingDev, errnoText(err))
 		return 1
 	}
 	f.Close()
@@ -582,7 +582,7 @@ func waitConnectedShow(cm *command, r *reply) int {
 			return -1
 		}
 		c := ctxOf(r.msg)
-		fmt.Fprintf(os.Stderr, "\ndrbd%d (%s[%d]) is %s, but I'm configured to wait anways (--wait-after-sb)\n",
+		fmt.Fprintf(stderr, "\ndrbd%d (%s[%d]) is %s, but I'm configured to wait anways (--wait-after-sb)\n",
 			r.msg.Minor, c.resource, c.volume, s.Conn)
 	}
 	return 0

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"udrbd/drbd"
@@ -126,7 +125,7 @@ func statusJSON(resources []resEntry) int {
 	}
 	stdout.WriteString("]\n\n")
 	if !found && objname != "all" {
-		fmt.Fprintf(os.Stderr, "%s: No such resource\n", objname)
+		fmt.Fprintf(stderr, "%s: No such resource\n", objname)
 		return 10
 	}
 	return 0

@@ -162,7 +162,7 @@ func exit(code int) {
 type exitPanic int
 
 func fail(err error) {
-	fmt.Fprintln(os.Stderr, err)
+	fmt.Fprintln(stderr, err)
 	exit(20)
 }
 
@@ -255,26 +255,26 @@ func run(argv []string) int {
 	transport = chooseTransport()
 	if transport == transportKernel {
 		if _, err := os.Stat("/proc/drbd"); err != nil {
-			fmt.Fprintf(os.Stderr, "Could not stat /proc/drbd: %s\n", errnoText(err))
-			fmt.Fprintf(os.Stderr, "Make sure that the DRBD kernel module is installed and can be loaded!\n")
+			fmt.Fprintf(stderr, "Could not stat /proc/drbd: %s\n", errnoText(err))
+			fmt.Fprintf(stderr, "Make sure that the DRBD kernel module is installed and can be loaded!\n")
 			return 20
 		}
 	}
 	c, err := dial(transport)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "Could not connect to 'drbd' generic netlink family\n")
+		fmt.Fprintf(stderr, "Could not connect to 'drbd' generic netlink family\n")
 		return 20
 	}
 	drbdConn = c
 	if c.fam.Version != genl.FamilyVersion {
-		fmt.Fprintf(os.Stderr, "API mismatch!\n\tAPI version drbdsetup: %d kernel: %d\n\theader size drbdsetup: %d kernel: %d\n",
+		fmt.Fprintf(stderr, "API mismatch!\n\tAPI version drbdsetup: %d kernel: %d\n\theader size drbdsetup: %d kernel: %d\n",
 			genl.FamilyVersion, c.fam.Version, genl.HeaderLen, genl.HeaderLen)
 		return 20
 	}
 
 	args := argv[1:] // args[0] is the command name, as getopt sees it
 	opts := makeLongOptions(cm)
-	hits, rest, ok := getoptLong(os.Stderr, args[0], args[1:], "(", opts)
+	hits, rest, ok := getoptLong(stderr, args[0], args[1:], "(", opts)
 	if !ok {
 		return printUsageAndExit("")
 	}
@@ -286,7 +286,7 @@ func run(argv []string) int {
 			objname = "all"
 		} else {
 			if len(rest) == 0 {
-				fmt.Fprintf(os.Stderr, "Missing first argument\n")
+				fmt.Fprintf(stderr, "Missing first argument\n")
 				printCommandUsage(cm, false)
 				return 20
 			}
@@ -304,7 +304,7 @@ func run(argv []string) int {
 				if minor != ^uint32(0) {
 					context = ctxMinor
 				} else if cm.ctx&(ctxResource|ctxResourceAndConnection) == 0 {
-					fmt.Fprintf(os.Stderr, "Cannot determine minor device number of device '%s'\n", objname)
+					fmt.Fprintf(stderr, "Cannot determine minor device number of device '%s'\n", objname)
 					return 20
 				}
 			}
@@ -315,7 +315,7 @@ func run(argv []string) int {
 	}
 	if cm.ctx&(ctxConnection|ctxResourceAndConnection) != 0 {
 		if len(rest) <= 1 {
-			fmt.Fprintf(os.Stderr, "Missing connection endpoint argument\n")
+			fmt.Fprintf(stderr, "Missing connection endpoint argument\n")
 			printCommandUsage(cm, false)
 			return 20
 		}
@@ -335,12 +335,12 @@ func run(argv []string) int {
 
 func ensureSanityOfResName(s string) int {
 	if s == "" {
-		fmt.Fprintf(os.Stderr, "Resource name is empty.\n")
+		fmt.Fprintf(stderr, "Resource name is empty.\n")
 		return 1
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < ' ' || s[i] == 0x7f {
-			fmt.Fprintf(os.Stderr, "Resource name is invalid - please don't use control characters.\n")
+			fmt.Fprintf(stderr, "Resource name is invalid - please don't use control characters.\n")
 			return 1
 		}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 )
 
 // strtollErr is enum new_strtoll_errs (shared_tool.h).
@@ -109,7 +108,7 @@ func mStrtoll(s string, defUnit byte) uint64 {
 		return v
 	}
 	code, msg := strtollMessage(err, s, defUnit)
-	fmt.Fprint(os.Stderr, msg)
+	fmt.Fprint(stderr, msg)
 	exit(code)
 	return 0
 }

@@ -161,4 +161,3 @@ func showShow(cm *command, r *reply) int {
 	}
 	return 0
 }
-

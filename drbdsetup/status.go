@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"sort"
 
 	"udrbd/drbd"
@@ -421,7 +420,7 @@ func statusCmd(cm *command, hits []optHit, args []string) int {
 		found = true
 	}
 	if !found && objname != "all" {
-		fmt.Fprintf(os.Stderr, "%s: No such resource\n", objname)
+		fmt.Fprintf(stderr, "%s: No such resource\n", objname)
 		return 10
 	}
 	return 0

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"syscall"
 
@@ -19,6 +20,9 @@ const (
 	transportKernel = "kernel"
 	transportUdrbd  = "udrbd"
 )
+
+// debug ($UDRBD_DEBUG=1) traces every message on stderr.
+var debug = os.Getenv("UDRBD_DEBUG") == "1"
 
 // socketFlag is a leading --socket=PATH argument (udrbd's own; removed from
 // argv before drbdsetup-84 parsing starts).
@@ -86,6 +90,9 @@ func (c *conn) send(m *genl.Message, dump bool) (uint32, error) {
 	if dump {
 		flags |= netlink.Dump
 	}
+	if debug {
+		fmt.Fprintf(stderr, "udrbd-debug: send flags %#x: %x\n", flags, b)
+	}
 	sent, err := c.nl.Send(netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(c.fam.ID), Flags: flags}, Data: b})
 	return sent.Header.Sequence, err
 }
@@ -113,12 +120,15 @@ func (c *conn) receive() ([]reply, error) {
 	}
 	var out []reply
 	for _, m := range msgs {
+		if debug {
+			fmt.Fprintf(stderr, "udrbd-debug: recv type %#x flags %#x seq %d: %x\n", m.Header.Type, m.Header.Flags, m.Header.Sequence, m.Data)
+		}
 		if m.Header.Type != netlink.HeaderType(c.fam.ID) {
 			continue
 		}
 		gm := new(genl.Message)
 		if err := gm.UnmarshalBinary(m.Data); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reply did not validate: %v", err)
 		}
 		out = append(out, reply{hdr: m.Header, msg: gm})
 	}

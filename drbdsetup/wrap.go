@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -11,6 +12,9 @@ import (
 
 // stdout is buffered like C stdio on a pipe; exit flushes it.
 var stdout = bufio.NewWriterSize(os.Stdout, 64<<10)
+
+// stderr is unbuffered, as in C.
+var stderr io.Writer = os.Stderr
 
 func printf(format string, args ...any) { fmt.Fprintf(stdout, format, args...) }
 
