@@ -435,7 +435,7 @@ func TestArgumentErrors(t *testing.T) {
 	e := newEnv(t)
 	e.must(result{err: "Option --on-io-error: invalid argument 'bad'\n", code: 20}, "disk-options", "0", "--on-io-error=bad")
 	e.must(result{err: "abc is not a valid number\n", code: 20}, "disk-options", "0", "--resync-rate=abc")
-	e.must(result{err: "1X is not a valid unit\n", code: 20}, "disk-options", "0", "--resync-rate=1X")
+	e.must(result{err: "1X is not a valid number\n", code: 20}, "disk-options", "0", "--resync-rate=1X")
 	e.must(result{err: "missing number argument\n", code: 100}, "disk-options", "0", "--resync-rate=")
 	e.must(result{err: "Cannot determine minor device number of device '/dev/foo'\n", code: 20}, "role", "/dev/foo")
 	e.must(result{err: "Excess arguments: x y", out: "\n", code: 20}, "secondary", "0", "x", "y")
@@ -574,10 +574,15 @@ func TestWrapPrintf(t *testing.T) {
 	wrap = wrapper{columns: 20}
 	wrap.printf(0, "%s", "resource-name")
 	wrap.printf(4, " role:%s", "Secondary") // 13 + 15 > 20: new line, indent 4
-	wrap.printf(4, " suspended:%s", "no")   // col is 14 (off by one), 14+13 > 20
-	wrap.printf(0, "\n")
+	wrap.printf(4, " x:%s", "yz")           // 4+14+5 > 20: new line
+	wrap.printf(4, "\n")                    // 9+1 fits: ends the line
+	wrap.printf(2, "%s", "0123456789012345")
+	wrap.printf(6, "\n") // 18+1 fits
+	wrap.printf(2, "%s", "01234567890123456789")
+	wrap.printf(6, "\n")  // 22+1 > 20: the wrap eats the newline, the indent stays
+	wrap.printf(0, "x\n") // 6+2 fits
 	stdout.Flush()
-	want := "resource-name\n    role:Secondary\n    suspended:no\n"
+	want := "resource-name\n    role:Secondary\n    x:yz\n  0123456789012345\n  01234567890123456789\n      x\n"
 	if b.String() != want {
 		t.Errorf("wrap: %q, want %q", b.String(), want)
 	}

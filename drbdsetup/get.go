@@ -525,24 +525,6 @@ func shellEscape(s string) string {
 	return string(b)
 }
 
-func udevShow(cm *command, r *reply) int {
-	if r == nil {
-		return 0
-	}
-	c := ctxOf(r.msg)
-	printf("DEVICE=drbd%d\n", r.msg.Minor)
-	printf("SYMLINK_BY_RES=drbd/by-res/%s/%d\n", c.resource, c.volume)
-	dc, _ := genl.Get[*genl.DiskConf](r.msg)
-	if dc != nil && dc.BackingDev != "" {
-		if len(dc.BackingDev) > 5 && dc.BackingDev[:5] == "/dev/" {
-			printf("SYMLINK_BY_DISK=drbd/by-disk/%s\n", dc.BackingDev[5:])
-		} else {
-			printf("SYMLINK_BY_DISK=drbd/by-disk/%s\n", dc.BackingDev)
-		}
-	}
-	return 0
-}
-
 // checkResizeShow: drbdsetup-84 records the backing device size in
 // /var/lib/drbd for drbdadm; udrbd's drbdadm flow does not need it, so only
 // the backing device is checked for readability.

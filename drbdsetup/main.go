@@ -117,7 +117,6 @@ func init() {
 			args: []drbdArg{{"resource", convResourceName}, {"minor", convMinor}, {"volume", convVolume}}},
 		{name: "del-minor", ctx: ctxMinor, cmd: genl.CmdDelMinor, run: delMinorCmd},
 		{name: "del-resource", ctx: ctxResource, cmd: genl.CmdDelResource, run: delResourceCmd},
-		{name: "udev", ctx: ctxMinor, cmd: genl.CmdGetStatus, run: get, show: udevShow, lockless: true},
 	}
 }
 

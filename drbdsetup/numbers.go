@@ -122,9 +122,9 @@ func strtollMessage(err strtollErr, s string, defUnit byte) (int, string) {
 	case mseInvalidNumber:
 		return 20, s + " is not a valid number\n"
 	case mseInvalidUnit:
-		return 20, s + " is not a valid unit\n"
+		return 20, s + " is not a valid number\n" // sic, drbd-utils 9.22
 	case mseOutOfRange:
 		return 20, s + ": out of range\n"
 	}
-	return 20, "m_strtoll() is confused\n"
+	return 20, "m_stroll() is confused\n"
 }

@@ -18,10 +18,11 @@ var stderr io.Writer = os.Stderr
 
 func printf(format string, args ...any) { fmt.Fprintf(stdout, format, args...) }
 
-// wrapper is wrap_printf.c: output broken at the terminal width (80 when
-// stdout is no terminal), with a new line's leading blanks replaced by an
-// indent. Its column bookkeeping is off by one after a wrap (col starts at
-// -1, not at the indent); that is kept, it decides where lines break.
+// wrapper is wrap_printf.c as drbd-utils 9.22 ships it (the drbdsetup-84
+// of Debian 13): output broken at the terminal width (80 when stdout is no
+// terminal); a fragment that does not fit starts a new line, where its
+// leading blanks are replaced by the indent. A fragment starting with a
+// newline that does not fit loses that newline to the wrap.
 type wrapper struct {
 	columns, col int
 }
@@ -38,23 +39,16 @@ func (p *wrapper) printf(indent int, format string, args ...any) {
 			p.columns = 80
 		}
 	}
-	for strings.HasPrefix(format, "\n") {
-		stdout.WriteByte('\n')
-		p.col = 0
-		format = format[1:]
-	}
-	if format == "" {
-		return
-	}
 	n := len(fmt.Sprintf(format, args...))
-	if p.col > 0 && p.col+n > p.columns {
+	if p.col+n > p.columns {
 		stdout.WriteByte('\n')
+		format = strings.TrimPrefix(format, "\n")
 		p.col = 0
 	}
 	if p.col == 0 {
 		format = strings.TrimLeft(format, " ")
+		p.col += indent
 		stdout.WriteString(strings.Repeat(" ", indent))
-		p.col = -1
 	}
 	s := fmt.Sprintf(format, args...)
 	stdout.WriteString(s)

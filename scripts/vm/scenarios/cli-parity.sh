@@ -24,7 +24,7 @@ run() {
   n=$((n + 1))
   f=$(printf '%s/%03d' "$out" $n)
   echo "$*" > "$f.cmd"
-  "$S" "$@" > "$f.out" 2> "$f.err"
+  timeout 20 "$S" "$@" > "$f.out" 2> "$f.err"
   echo $? > "$f.rc"
 }
 norm() { sed -e 's/[0-9A-F]\{16\}/<UUID>/g' -e 's/^[0-9-]*T[0-9:.]*[+-][0-9:]* /<TS> /' "$1"; }
