@@ -573,16 +573,17 @@ func TestWrapPrintf(t *testing.T) {
 	defer stdout.Reset(os.Stdout)
 	wrap = wrapper{columns: 20}
 	wrap.printf(0, "%s", "resource-name")
-	wrap.printf(4, " role:%s", "Secondary") // 13 + 15 > 20: new line, indent 4
-	wrap.printf(4, " x:%s", "yz")           // 4+14+5 > 20: new line
-	wrap.printf(4, "\n")                    // 9+1 fits: ends the line
-	wrap.printf(2, "%s", "0123456789012345")
-	wrap.printf(6, "\n") // 18+1 fits
+	wrap.printf(4, " role:%s", "Secondary")  // 13 + 15 > 20: new line, indent 4
+	wrap.printf(4, " x:%s", "yz")            // 4+14+5 > 20: new line
+	wrap.printf(4, "\n")                     // 9+1 fits: ends the line
+	wrap.printf(2, "%s", "0123456789012345") // col 2+16
+	wrap.printf(6, " %s", "ab")              // 18+3 > 20: wraps
+	wrap.printf(6, "\n")                     // 8+1 fits
 	wrap.printf(2, "%s", "01234567890123456789")
 	wrap.printf(6, "\n")  // 22+1 > 20: the wrap eats the newline, the indent stays
 	wrap.printf(0, "x\n") // 6+2 fits
 	stdout.Flush()
-	want := "resource-name\n    role:Secondary\n    x:yz\n  0123456789012345\n  01234567890123456789\n      x\n"
+	want := "resource-name\n    role:Secondary\n    x:yz\n  0123456789012345\n      ab\n  01234567890123456789\n      x\n"
 	if b.String() != want {
 		t.Errorf("wrap: %q, want %q", b.String(), want)
 	}

@@ -1,4 +1,4 @@
-# timeout: 300
+# timeout: 600
 # Output parity of our drbdsetup with drbd-utils' drbdsetup-84: the same command sequence
 # runs twice against the kernel's drbd.ko (8.4.11), once with stock
 # /usr/lib/drbd/drbdsetup-84 and once with ours (UDRBD_TRANSPORT=kernel), each from freshly
@@ -28,6 +28,10 @@ run() {
   echo $? > "$f.rc"
 }
 norm() { sed -e 's/[0-9A-F]\{16\}/<UUID>/g' -e 's/^[0-9-]*T[0-9:.]*[+-][0-9:]* /<TS> /' "$1"; }
+CMDS="primary secondary attach disk-options detach connect net-options disconnect resize resource-options
+new-current-uuid invalidate invalidate-remote pause-sync resume-sync suspend-io resume-io outdate verify down
+state role sh-status cstate dstate show-gi get-gi show status check-resize events events2 wait-connect wait-sync
+new-resource new-minor del-minor del-resource"
 
 sequence() {
   must truncate -s 64M /tmp/disk0.img
@@ -68,6 +72,16 @@ sequence() {
   run status --verbose
   run status --verbose --statistics
   run status --statistics
+  run status --color=always --verbose
+  run status --color=never
+  run status --color=sometimes
+  run state 0
+  run check-resize 0
+  run events2 --now --timestamps
+  run pause-sync 0
+  run resume-sync 0
+  run verify 0 --start=0
+  run invalidate-remote 0
   run role 0
   run cstate 0
   run dstate 0
@@ -136,8 +150,8 @@ sequence() {
   run attach 0 /dev/loop0
   run connect r0 ipv4:127.0.0.1:7789
   run bogus-command 0
-  run help attach
   run help
+  for c in $CMDS; do run help $c; run xml-help $c; run $c --help; done
   run del-minor 0
   run del-resource r0
   run del-minor 1
@@ -147,6 +161,54 @@ sequence() {
   run status r1
   run show
   must losetup -d /dev/loop0
+
+  # a connected pair: r0 (minor 0) and r1 (minor 1) on loopback, in the same kernel
+  for i in 0 1; do
+    must truncate -s 32M /tmp/disk$i.img
+    must losetup /dev/loop$i /tmp/disk$i.img
+    must $DRBDMETA --force $i v08 /dev/loop$i internal create-md > /dev/null 2>&1
+  done
+  run new-resource r0
+  run new-resource r1
+  run new-minor r0 0 0
+  run new-minor r1 1 0
+  run attach 0 /dev/loop0 /dev/loop0 internal --c-plan-ahead=0 --resync-rate=400M
+  run attach 1 /dev/loop1 /dev/loop1 internal --c-plan-ahead=0 --resync-rate=400M
+  run connect r0 ipv4:127.0.0.1:7789 ipv4:127.0.0.1:7790 --protocol=C
+  run connect r1 ipv4:127.0.0.1:7790 ipv4:127.0.0.1:7789 --protocol=C
+  run wait-connect 0 --wfc-timeout=30
+  run wait-connect 1 --wfc-timeout=30
+  waitfor 30 "r0 Connected" is Connected $S 0 cstate
+  waitfor 30 "r1 Connected" is Connected $S 1 cstate
+  run cstate 0
+  run dstate 0
+  run role 1
+  run status
+  run status r0 --verbose
+  run show
+  run sh-status 0
+  run primary 0
+  run primary 0 --force
+  waitfor 120 "r0 UpToDate/UpToDate" is UpToDate/UpToDate $S 0 dstate
+  waitfor 120 "r1 UpToDate/UpToDate" is UpToDate/UpToDate $S 1 dstate
+  run wait-sync 1 --wfc-timeout=10
+  run role 0
+  run role 1
+  run dstate 1
+  run status
+  run status --verbose
+  run events2 --now
+  run sh-status
+  run primary 1
+  run secondary 0
+  run disconnect ipv4:127.0.0.1:7789 ipv4:127.0.0.1:7790
+  run disconnect 127.0.0.1:7789 127.0.0.1:7790
+  run status --verbose
+  run cstate 1
+  run down r0
+  run down r1
+  run status
+  for i in 0 1; do must losetup -d /dev/loop$i; done
 }
 
 rm -rf /tmp/out; mkdir -p /tmp/out/stock /tmp/out/ours
