@@ -256,3 +256,35 @@ func TestPolicyStrings(t *testing.T) {
 		t.Error("ParseProtocol lower case")
 	}
 }
+
+func TestReply(t *testing.T) {
+	tests := []struct {
+		r       Reply
+		name    string
+		wantErr error
+	}{
+		{Reply(NoError), "NO_ERROR", nil},
+		{Reply(SSSuccess), "SS_SUCCESS", nil},
+		{Reply(SSNothingToDo), "SS_NOTHING_TO_DO", nil},
+		{Reply(ErrDiskConfigured), "ERR_DISK_CONFIGURED", ErrDiskConfigured},
+		{Reply(SSIsDiskless), "SS_IS_DISKLESS", SSIsDiskless},
+		{Reply(SSUnknownError), "SS_UNKNOWN_ERROR", SSUnknownError},
+		{Reply(ErrCodeBase), "ERR_CODE_BASE", ErrCodeBase},
+		{Reply(50), "SS_50", RetCode(50)},
+	}
+	for _, tc := range tests {
+		if got := tc.r.String(); got != tc.name {
+			t.Errorf("%d: String %q, want %q", int(tc.r), got, tc.name)
+		}
+		err := tc.r.Err()
+		if tc.wantErr == nil {
+			if err != nil {
+				t.Errorf("%d: Err = %v", int(tc.r), err)
+			}
+			continue
+		}
+		if !errors.Is(err, tc.wantErr) {
+			t.Errorf("%d: Err = %v, want %v", int(tc.r), err, tc.wantErr)
+		}
+	}
+}
