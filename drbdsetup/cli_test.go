@@ -588,3 +588,26 @@ func TestWrapPrintf(t *testing.T) {
 		t.Errorf("wrap: %q, want %q", b.String(), want)
 	}
 }
+
+func TestAddresses(t *testing.T) {
+	for _, tc := range []struct{ in, show string }{
+		{"10.1.1.31:7789", "ipv4 10.1.1.31:7789"},
+		{"ipv4:10.1.1.31", "ipv4 10.1.1.31:7788"},
+		{"sdp:10.0.0.1:7000", "sdp 10.0.0.1:7000"},
+		{"ipv6:[fe80::1]:7790", "ipv6 [fe80::1]:7790"},
+		{"ipv6:[::1]", "ipv6 [::1]:7788"},
+	} {
+		b, err := parseAddress(tc.in)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+		if got := formatAddress(b); got != tc.show {
+			t.Errorf("%s: shown as %q, want %q", tc.in, got, tc.show)
+		}
+	}
+	b, _ := parseAddress("10.1.1.31:7789")
+	// struct sockaddr_in: family (host order), port (network order), address
+	if len(b) != 16 || b[0] != 2 || b[1] != 0 || b[2] != 0x1e || b[3] != 0x6d || b[4] != 10 || b[7] != 31 {
+		t.Errorf("sockaddr_in bytes: %x", b)
+	}
+}

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"udrbd/drbd"
 	"udrbd/genl"
@@ -525,23 +529,50 @@ func shellEscape(s string) string {
 	return string(b)
 }
 
-// checkResizeShow: drbdsetup-84 records the backing device size in
-// /var/lib/drbd for drbdadm; udrbd's drbdadm flow does not need it, so only
-// the backing device is checked for readability.
+// drbdLibDir is DRBD_LIB_DIR of Debian's drbd-utils.
+const drbdLibDir = "/var/lib/drbd"
+
+// checkResizeShow is lk_bdev_scmd: it records the size of an internal-meta-
+// data backing device in /var/lib/drbd/drbd-minor-N.lkbd ("size\tname\n"),
+// which drbdmeta uses to find meta-data after the device grew.
 func checkResizeShow(cm *command, r *reply) int {
 	if r == nil {
 		return 0
 	}
-	dc, _ := genl.Get[*genl.DiskConf](r.msg)
-	if dc == nil || dc.MetaDevIdx >= 0 || dc.MetaDevIdx == drbd.MDIndexFlexExt {
+	path := fmt.Sprintf("%s/drbd-minor-%d.lkbd", drbdLibDir, r.msg.Minor)
+	var dev string
+	var idx int32
+	if a := r.msg.Find(genl.TLADiskConf); a != nil {
+		v := nestedFields(a.Raw)
+		dev = cString(v[genl.DiskConfBackingDev])
+		idx = int32(rawUint(v[genl.DiskConfMetaDevIdx], genl.KindS32))
+	}
+	if idx >= 0 || idx == drbd.MDIndexFlexExt {
+		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+			fmt.Fprintf(stderr, "lk_bdev_delete(%s) failed: %s\n", path, errnoText(err))
+		}
 		return 0
 	}
-	f, err := os.Open(dc.BackingDev)
+	fd, err := unix.Open(dev, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		fmt.Fprintf(stderr, "Could not open %s: %s.\n", dc.BackingDev, errnoText(err))
+		fmt.Fprintf(stderr, "Could not open %s: %s.\n", dev, errnoText(err))
 		return 1
 	}
-	f.Close()
+	var size uint64
+	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.BLKGETSIZE64, uintptr(unsafe.Pointer(&size))); e != 0 {
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) == nil {
+			size = uint64(st.Size)
+		}
+	}
+	unix.Close(fd)
+	want := fmt.Sprintf("%d\t%s\n", size, dev)
+	if old, err := os.ReadFile(path); err == nil && strings.HasPrefix(string(old), want) {
+		return 0 // nothing changed
+	}
+	if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+		fmt.Fprintf(stderr, "lk_bdev_save(%s) failed: %s\n", path, errnoText(err))
+	}
 	return 0
 }
 

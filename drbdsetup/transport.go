@@ -91,7 +91,8 @@ func (c *conn) send(m *genl.Message, dump bool) (uint32, error) {
 		flags |= netlink.Dump
 	}
 	if debug {
-		fmt.Fprintf(stderr, "udrbd-debug: send flags %#x: %x\n", flags, b)
+		// nlmsg_flags as its two bytes on the wire, then the genl payload
+		fmt.Fprintf(stderr, "udrbd-debug: send flags %02x%02x: %x\n", uint16(flags)&0xff, uint16(flags)>>8, b)
 	}
 	sent, err := c.nl.Send(netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(c.fam.ID), Flags: flags}, Data: b})
 	return sent.Header.Sequence, err
@@ -121,7 +122,7 @@ func (c *conn) receive() ([]reply, error) {
 	var out []reply
 	for _, m := range msgs {
 		if debug {
-			fmt.Fprintf(stderr, "udrbd-debug: recv type %#x flags %#x seq %d: %x\n", m.Header.Type, m.Header.Flags, m.Header.Sequence, m.Data)
+			fmt.Fprintf(stderr, "udrbd-debug: recv type %#x flags %#x seq %d: %x\n", uint16(m.Header.Type), uint16(m.Header.Flags), m.Header.Sequence, m.Data)
 		}
 		if m.Header.Type != netlink.HeaderType(c.fam.ID) {
 			continue

@@ -27,7 +27,7 @@ run() {
   timeout 20 "$S" "$@" > "$f.out" 2> "$f.err"
   echo $? > "$f.rc"
 }
-norm() { sed -e 's/[0-9A-F]\{16\}/<UUID>/g' -e 's/^[0-9-]*T[0-9:.]*[+-][0-9:]* /<TS> /' "$1"; }
+norm() { sed -e 's/[0-9A-F]\{16\}/<UUID>/g' -e 's/^[0-9-]*T[0-9:.]*[+-][0-9:]* /<TS> /' -e 's/^[0-9]* \([A-Z#?]\)/<SEQ> \1/' "$1"; }
 CMDS="primary secondary attach disk-options detach connect net-options disconnect resize resource-options
 new-current-uuid invalidate invalidate-remote pause-sync resume-sync suspend-io resume-io outdate verify down
 state role sh-status cstate dstate show-gi get-gi show status check-resize events events2 wait-connect wait-sync
@@ -76,7 +76,12 @@ sequence() {
   run status --color=never
   run status --color=sometimes
   run state 0
+  mkdir -p /var/lib/drbd
   run check-resize 0
+  run check-resize 0
+  n=$((n + 1)); f=$(printf '%s/%03d' "$out" $n); echo "(the .lkbd file check-resize wrote)" > "$f.cmd"
+  cat /var/lib/drbd/drbd-minor-0.lkbd > "$f.out" 2> "$f.err"; echo $? > "$f.rc"
+  rm -f /var/lib/drbd/drbd-minor-0.lkbd
   run events2 --now --timestamps
   run pause-sync 0
   run resume-sync 0
@@ -107,6 +112,15 @@ sequence() {
   run status r0 --verbose
   run events2 --now
   run resume-io 0
+  # the event streams while state changes happen (stopped after the changes)
+  n=$((n + 1)); f=$(printf '%s/%03d' "$out" $n); echo "events2 --timestamps --statistics (stream)" > "$f.cmd"
+  "$S" events2 --timestamps --statistics > "$f.out" 2> "$f.err" & ev2=$!
+  n=$((n + 1)); g=$(printf '%s/%03d' "$out" $n); echo "events all (stream)" > "$g.cmd"
+  "$S" events all > "$g.out" 2> "$g.err" & ev1=$!
+  sleep 1
+  "$S" suspend-io 0; "$S" resume-io 0; "$S" new-minor r0 5 1; "$S" del-minor 5
+  sleep 1
+  kill $ev2 $ev1; wait $ev2; echo $? > "$f.rc"; wait $ev1; echo $? > "$g.rc"
   run new-current-uuid 0
   run new-current-uuid 0 --clear-bitmap
   run secondary 0
@@ -217,11 +231,17 @@ S=$STOCK; out=/tmp/out/stock; n=0; sequence
 step "sequence with ours"
 S=/tmp/ours/drbdsetup-84; out=/tmp/out/ours; n=0; sequence
 
+step "stock outputs of the connected pair (for the record)"
+for f in /tmp/out/stock/*.cmd; do
+  case "$(cat $f)" in "status --verbose"|"status r0 --verbose"|"events2 --now"|"show"|"events2 --timestamps --statistics (stream)"|"events all (stream)")
+    echo "\$ drbdsetup-84 $(cat $f)"; cat "${f%.cmd}.out";; esac
+done
 step "compare"
 bad=0
 for f in /tmp/out/stock/*.cmd; do
   b=${f%.cmd}; i=${b##*/}
   for x in out err rc; do
+    cmp -s "$b.$x" "/tmp/out/ours/$i.$x" && continue
     if ! norm "$b.$x" > /tmp/a || ! norm "/tmp/out/ours/$i.$x" > /tmp/b || ! cmp -s /tmp/a /tmp/b; then
       echo "--- DIFF $i $x: drbdsetup-84 $(cat "$f")"
       diff /tmp/a /tmp/b | head -n 30
