@@ -443,7 +443,7 @@ func TestArgumentErrors(t *testing.T) {
 	if err := os.WriteFile(img, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e.must(result{err: img + " is not a block device!\n", code: 20}, "attach", "0", img, img, "internal")
+	e.must(result{err: "/dev/null is not a block device!\n", code: 20}, "attach", "0", "/dev/null", "/dev/null", "internal")
 	e.must(result{err: "Can not open device '/nonexistent': No such file or directory\n", code: 20}, "attach", "0", "/nonexistent", "/nonexistent", "internal")
 	r := e.run("attach", "0", "--foo")
 	if r.code != 20 || r.err != "attach: unrecognized option '--foo'\n" || !strings.Contains(r.out, "USAGE: drbdsetup-84 command device") {
@@ -609,5 +609,23 @@ func TestAddresses(t *testing.T) {
 	// struct sockaddr_in: family (host order), port (network order), address
 	if len(b) != 16 || b[0] != 2 || b[1] != 0 || b[2] != 0x1e || b[3] != 0x6d || b[4] != 10 || b[7] != 31 {
 		t.Errorf("sockaddr_in bytes: %x", b)
+	}
+}
+
+// udrbd serves from regular files; the kernel transport keeps drbdsetup-84's refusal.
+func TestBlockDevAcceptsFilesForUdrbdOnly(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "disk.img")
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		transport string
+		want      int
+	}{{transportUdrbd, int(drbd.NoError)}, {transportKernel, otherError}} {
+		t.Setenv(transportEnv, tc.transport)
+		var m genl.Message
+		if got := convBlockDev(1)(&nlEncoder{}, &m, img); got != tc.want {
+			t.Errorf("transport %s: attach of a regular file gives %d, want %d", tc.transport, got, tc.want)
+		}
 	}
 }

@@ -100,7 +100,10 @@ func convBlockDev(nr uint16) func(e *nlEncoder, m *genl.Message, arg string) int
 			fmt.Fprintf(stderr, "fstat(%s) failed: %s\n", arg, errnoText(err))
 			return otherError
 		}
-		if st.Mode&unix.S_IFMT != unix.S_IFBLK {
+		// udrbd also serves from a regular file (its embedded default); the
+		// kernel module takes block devices only.
+		isFile := st.Mode&unix.S_IFMT == unix.S_IFREG && chooseTransport() == transportUdrbd
+		if st.Mode&unix.S_IFMT != unix.S_IFBLK && !isFile {
 			fmt.Fprintf(stderr, "%s is not a block device!\n", arg)
 			return otherError
 		}

@@ -12,13 +12,13 @@ run() { say "$*"; "$@"; }
 [ -e /dev/ublk-control ] || { echo "demo: no /dev/ublk-control (modprobe ublk_drv, or run make demo)"; exit 1; }
 dir=${DEMO_DIR:-$(mktemp -d /tmp/udrbd-demo.XXXXXX)}
 mkdir -p "$dir"
-export UDRBD_SOCKET="$dir/control.sock"
+export UDRBD_SOCKET="$dir/control.sock" UDRBD_TRANSPORT=udrbd
 dpid=
 cleanup() {
   set +e
   grep -q " $dir/mnt " /proc/mounts && umount "$dir/mnt"
   if [ -n "$dpid" ]; then
-    udrbd ctl down r0 >/dev/null 2>&1
+    drbdsetup down r0 >/dev/null 2>&1
     kill -TERM "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null
   fi
 }
@@ -34,8 +34,7 @@ dpid=$!
 i=0; while [ ! -S "$UDRBD_SOCKET" ]; do i=$((i+1)); [ $i -gt 100 ] && { cat "$dir/udrbd.log"; exit 1; }; sleep 0.1; done
 run udrbd --version
 
-# drbdsetup when it speaks these commands, else udrbd's own test client.
-if drbdsetup new-resource --help >/dev/null 2>&1; then ds=drbdsetup; else ds="udrbd ctl"; fi
+ds=drbdsetup
 run $ds new-resource r0
 run $ds new-minor r0 0 0
 run $ds attach 0 "$dir/disk" "$dir/disk" internal
@@ -49,11 +48,7 @@ say "echo 'hello from udrbd' > $dir/mnt/hello"
 echo 'hello from udrbd' > "$dir/mnt/hello"
 run cat "$dir/mnt/hello"
 run df -h "$dir/mnt"
-if drbdsetup status r0 --verbose >/dev/null 2>&1; then
-  run drbdsetup status r0 --verbose
-else
-  run udrbd ctl state 0
-fi
+run drbdsetup status r0 --verbose
 run umount "$dir/mnt"
 run $ds secondary 0
 run $ds detach 0
