@@ -147,7 +147,7 @@ func (l *UblkLayer) Recover(minor int, h IOHandler) (BlockDevice, error) {
 		_ = l.Ctrl.DelDev(uint32(minor))
 		return nil, fmt.Errorf("ublk device %d in state %d: %w", minor, info.State, os.ErrNotExist)
 	}
-	d, err := ublk.Recover(l.Ctrl, minor, ublkTarget{h}, 10*time.Second, l.Logf)
+	d, err := ublk.Recover(l.Ctrl, minor, ublkTarget{h}, ublk.RecoverOptions{Timeout: 10 * time.Second, Logf: l.Logf})
 	if err != nil {
 		return nil, err
 	}

@@ -249,10 +249,21 @@ func Create(ctrl *Control, cfg Config, t Target) (*Device, error) {
 	return d, nil
 }
 
+// RecoverOptions tune Recover; the device's geometry, flags and
+// parameters come from the kernel.
+type RecoverOptions struct {
+	Timeout time.Duration // as Config.Timeout
+	Poll    time.Duration // as Config.Poll
+	Logf    func(format string, args ...any)
+}
+
 // Recover re-attaches this process to device id after its previous server
 // died (state QUIESCED, device created with Recovery). START_USER_RECOVERY
-// is retried while the old server's resources are still being released.
-func Recover(ctrl *Control, id int, t Target, timeout time.Duration, logf func(string, ...any)) (*Device, error) {
+// is retried while the old server's resources are still being released
+// (-EBUSY), up to the timeout. Requests queued meanwhile, and with Reissue
+// those the old server held, are served once it returns.
+func Recover(ctrl *Control, id int, t Target, o RecoverOptions) (*Device, error) {
+	timeout := o.Timeout
 	if timeout == 0 {
 		timeout = DefaultControlTimeout
 	}
@@ -276,7 +287,7 @@ func Recover(ctrl *Control, id int, t Target, timeout time.Duration, logf func(s
 		return nil, err
 	}
 	d := &Device{ctrl: ctrl, info: info, params: params, target: t, charFd: -1,
-		done: make(chan struct{}), timeout: timeout, logfn: logf}
+		done: make(chan struct{}), timeout: timeout, logfn: o.Logf, poll: o.Poll}
 	if err := d.startQueues(); err != nil {
 		d.closeQueues()
 		return nil, err

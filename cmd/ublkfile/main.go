@@ -107,7 +107,7 @@ func main() {
 		if *id < 0 {
 			log.Fatal("-recover needs -id")
 		}
-		d, err = ublk.Recover(ctrl, *id, target, *timeout, logf)
+		d, err = ublk.Recover(ctrl, *id, target, ublk.RecoverOptions{Timeout: *timeout, Poll: *poll, Logf: logf})
 	} else {
 		bs := t.BlockSize()
 		d, err = ublk.Create(ctrl, ublk.Config{
