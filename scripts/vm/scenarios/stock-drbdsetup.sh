@@ -34,6 +34,13 @@ run() {
   echo $? > "$f.rc"
   echo "\$ drbdsetup-84 $* => exit $(cat $f.rc)"
 }
+# info ARGS...: the same, but kept apart (info-NNN) and compared for information only
+info() {
+  local keep=$n save=$out
+  ni=$((ni + 1)); n=$ni; out=$out/info; mkdir -p $out
+  run "$@"
+  out=$save; n=$keep
+}
 mkdisk() {
   rm -f $N/disk.img
   must truncate -s 64M $N/disk.img
@@ -46,6 +53,7 @@ sequence() {
   run status r0 --verbose
   run attach 0 /dev/loop0 /dev/loop0 internal
   run show
+  run show 0 --show-defaults
   run status r0 --verbose
   run primary 0
   run primary 0 --force
@@ -58,9 +66,24 @@ sequence() {
   run events2 r0 --now
   run role 0
   run dstate 0
+  run cstate 0
+  info status r0 --verbose --statistics
+  info events2 --now --statistics
+  run sh-status 0
+  run get-gi 0
+  run show-gi 0
+  # a live events2 stream (the shim's multicast join) across secondary and detach
+  if [ -n "$PRELOAD" ]; then LD_PRELOAD=$PRELOAD $STOCK events2 r0 > $out/live 2>&1 & else $STOCK events2 r0 > $out/live 2>&1 & fi
+  lpid=$!
+  # it has joined the events group once it printed the initial state
+  waitfor 20 "events2 initial state" grep -q '^exists -' $out/live
   run secondary 0
   run status r0 --verbose
   run detach 0
+  waitfor 20 "events2: detach seen" grep -q 'disk:Diskless' $out/live
+  kill $lpid; wait $lpid
+  n=$((n + 1)); f=$(printf '%s/%03d' "$out" $n)
+  echo "events2 r0 (live, during secondary and detach)" > $f.cmd; mv $out/live $f.out; : > $f.err; echo 0 > $f.rc
   run events2 --now
   run status r0 --verbose
   run show
@@ -72,7 +95,7 @@ sequence() {
 rm -rf /tmp/out; mkdir -p /tmp/out/kernel /tmp/out/udrbd
 step "stock drbdsetup-84 against the kernel's drbd"
 mkdisk
-PRELOAD=; out=/tmp/out/kernel; n=0; CHECK=:; sequence
+PRELOAD=; out=/tmp/out/kernel; n=0; ni=100; CHECK=:; sequence
 must losetup -d /dev/loop0
 grep -q '^ *0:' /proc/drbd && fail "kernel minor 0 left behind"
 
@@ -89,7 +112,7 @@ proof() {
   grep -q '^ *0:' /proc/drbd && { cat /proc/drbd; fail "the shim's commands reached the kernel"; }
   echo "proof: udrbd's minor 0 is $(drbdsetup role 0); /proc/drbd has no minor"
 }
-PRELOAD=$SHIM; out=/tmp/out/udrbd; n=0; CHECK=proof
+PRELOAD=$SHIM; out=/tmp/out/udrbd; n=0; ni=100; CHECK=proof
 sequence
 # strace of one command: what drbdsetup-84 calls through the shim
 LD_PRELOAD=$SHIM strace -f -e trace=socket,bind,getsockname,setsockopt,sendmsg,sendto,recvmsg,recvfrom,write,connect \
@@ -112,6 +135,12 @@ for f in /tmp/out/kernel/*.cmd; do
   done
 done
 total=$(ls /tmp/out/kernel/*.cmd | wc -l)
+echo "--- for information only (not part of the verdict): --statistics output"
+for f in /tmp/out/kernel/info/*.cmd; do
+  b=${f%.cmd}; i=${b##*/}
+  norm "$b.out" > /tmp/a; norm "/tmp/out/udrbd/info/$i.out" > /tmp/b
+  cmp -s /tmp/a /tmp/b && echo "same: $(cat $f)" || { echo "differs: drbdsetup-84 $(cat $f)"; diff /tmp/a /tmp/b; }
+done
 for f in /tmp/out/udrbd/*.cmd; do
   b=${f%.cmd}
   echo "### drbdsetup-84 $(cat $f) (exit $(cat $b.rc))"; cat $b.out $b.err
