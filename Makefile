@@ -6,7 +6,7 @@ export CGO_ENABLED := 0
 
 BINS := bin/udrbd bin/drbdsetup bin/drbdmeta bin/ublkfile
 
-.PHONY: all build nlshim test unit vet vm-test vm-fetch bench fuzz demo clean
+.PHONY: all build nlshim nlshim-test test unit vet vm-test vm-fetch bench fuzz demo clean
 
 all: build
 
@@ -28,6 +28,9 @@ nlshim: out/nlshim/nlshim.so
 out/nlshim/nlshim.so: scripts/vm/nlshim/nlshim.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Wextra -shared -fPIC -o $@ $<
+# Host test of the shim against bin/udrbd's control plane (no VM needed).
+nlshim-test: build
+	./scripts/vm/nlshim/test
 
 vet:
 	$(GO) vet ./...
