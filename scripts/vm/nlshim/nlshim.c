@@ -6,7 +6,8 @@
  * datagram (docs/control-socket.md). The calls a netlink client makes on it are adapted:
  *   bind                 accepted, nothing to do (the server assigns the port id)
  *   getsockname          a sockaddr_nl whose nl_pid is our pid (the server's port id
- *                        for a process's first connection)
+ *                        for a process's first connection; a second socket in the same
+ *                        process gets another id from udrbd, which this does not know)
  *   setsockopt SOL_NETLINK NETLINK_ADD/DROP_MEMBERSHIP
  *                        udrbd's join/leave message (nlmsg_type 0x0e/0x0f, u32 group)
  *                        with NLM_F_ACK, waiting for the ACK; a group udrbd does not
