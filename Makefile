@@ -6,7 +6,7 @@ export CGO_ENABLED := 0
 
 BINS := bin/udrbd bin/drbdsetup bin/drbdmeta bin/ublkfile
 
-.PHONY: all build test unit vet vm-test vm-fetch bench fuzz demo clean
+.PHONY: all build nlshim nlshim-test test unit vet vm-test vm-fetch bench fuzz demo clean
 
 all: build
 
@@ -21,6 +21,17 @@ bin/%: FORCE
 
 FORCE:
 
+# The LD_PRELOAD shim that lets stock drbdsetup-84 talk to udrbd (VM scenario
+# stock-drbdsetup); scripts/vm/run copies out/nlshim into the guest's /udrbd/extra.
+CC ?= cc
+nlshim: out/nlshim/nlshim.so
+out/nlshim/nlshim.so: scripts/vm/nlshim/nlshim.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -shared -fPIC -o $@ $<
+# Host test of the shim against bin/udrbd's control plane (no VM needed).
+nlshim-test: build
+	./scripts/vm/nlshim/test
+
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
@@ -32,7 +43,7 @@ unit:
 test: vet unit vm-test
 
 # VM scenarios (SCENARIO=name picks one; default: all in scripts/vm/scenarios).
-vm-test: build
+vm-test: build nlshim
 ifeq ($(SCENARIO),)
 	./scripts/vm/selftest
 endif

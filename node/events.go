@@ -33,6 +33,14 @@ func setPresent(s genl.Set, f genl.Fields) {
 		v.Present = f
 	case *genl.HelperInfo:
 		v.Present = f
+	case *genl.ConnectionInfo:
+		v.Present = f
+	case *genl.ConnectionStatistics:
+		v.Present = f
+	case *genl.PeerDeviceInfo:
+		v.Present = f
+	case *genl.PeerDeviceStatistics:
+		v.Present = f
 	}
 }
 
@@ -123,6 +131,61 @@ func (n *Node) deviceMessage(cmd genl.Cmd, m *Minor, nh uint32) *genl.Message {
 	}
 	di := &genl.DeviceInfo{DevDiskState: uint32(m.dev.State().Disk)}
 	msg.Attrs = append(msg.Attrs, all(di), all(m.devStats()))
+	return msg
+}
+
+// connectionMessage is the kernel's connection notification for a resource's one
+// connection object, which DRBD 8.4 has even when no peer is configured: StandAlone,
+// peer role Unknown, not congested.
+func (n *Node) connectionMessage(r *Resource, nh uint32) *genl.Message {
+	msg := &genl.Message{Cmd: genl.CmdConnectionState, Minor: genl.MinorNone}
+	msg.SetRetCode(int32(drbd.NoError))
+	msg.Add(cfgContext(r, nil))
+	msg.Attrs = append(msg.Attrs, all(&genl.NotificationHeader{NHType: nh}),
+		all(&genl.ConnectionInfo{ConnConnectionState: uint32(drbd.CStandAlone), ConnRole: uint32(drbd.RUnknown)}),
+		all(&genl.ConnectionStatistics{}))
+	return msg
+}
+
+// peerDeviceMessage is the kernel's peer-device notification for a minor: the
+// replication state is never below C_WF_REPORT_PARAMS there; the statistics carry the
+// out-of-sync amount in sectors, the bitmap UUID and the peer flags derived from the
+// meta-data flags (MDF_PEER_CONNECTED 1, _OUTDATED 2, _FULL_SYNC 8).
+func (n *Node) peerDeviceMessage(m *Minor, nh uint32) *genl.Message {
+	msg := &genl.Message{Cmd: genl.CmdPeerDeviceState, Minor: genl.MinorNone}
+	msg.SetRetCode(int32(drbd.NoError))
+	msg.Add(cfgContext(m.res, m))
+	st := m.dev.State()
+	pi := &genl.PeerDeviceInfo{PeerReplState: uint32(max(st.Conn, drbd.CWFReportParams)), PeerDiskState: uint32(st.Pdsk)}
+	if st.UserIsp {
+		pi.PeerResyncSuspUser = 1
+	}
+	if st.PeerIsp {
+		pi.PeerResyncSuspPeer = 1
+	}
+	if st.AftrIsp {
+		pi.PeerResyncSuspDependency = 1
+	}
+	ps := &genl.PeerDeviceStatistics{}
+	if m.dev.GetLdevIfState(drbd.DInconsistent) {
+		l := m.ld()
+		l.mu.Lock()
+		ps.PeerDevOutOfSync = l.bm.Count() << 3
+		ps.PeerDevBitmapUUID = l.sb.UUID[1]
+		f := l.sb.Flags
+		l.mu.Unlock()
+		if f&drbd.MDFConnectedInd != 0 {
+			ps.PeerDevFlags |= 1
+		}
+		if f&drbd.MDFConsistent != 0 && f&drbd.MDFWasUpToDate == 0 {
+			ps.PeerDevFlags |= 2
+		}
+		if f&drbd.MDFFullSync != 0 {
+			ps.PeerDevFlags |= 8
+		}
+		m.dev.PutLdev()
+	}
+	msg.Attrs = append(msg.Attrs, all(&genl.NotificationHeader{NHType: nh}), all(pi), all(ps))
 	return msg
 }
 
@@ -255,9 +318,14 @@ func (n *Node) Dump(ctx context.Context, r *server.Request, emit func(*genl.Mess
 			n.mu.Lock()
 			vols := res.sortedVols()
 			n.mu.Unlock()
-			msgs := []*genl.Message{n.resourceMessage(genl.CmdResourceState, res, genl.NotifyExists)}
+			// as the kernel: the resource, its connection, the devices, the peer devices
+			msgs := []*genl.Message{n.resourceMessage(genl.CmdResourceState, res, genl.NotifyExists),
+				n.connectionMessage(res, genl.NotifyExists)}
 			for _, m := range vols {
 				msgs = append(msgs, n.deviceMessage(genl.CmdDeviceState, m, genl.NotifyExists))
+			}
+			for _, m := range vols {
+				msgs = append(msgs, n.peerDeviceMessage(m, genl.NotifyExists))
 			}
 			for i, msg := range msgs {
 				if i < len(msgs)-1 {

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -483,12 +484,38 @@ func TestEvents(t *testing.T) {
 	}
 	defer c2.Close()
 	var cmds []genl.Cmd
+	var ci *genl.ConnectionInfo
+	var pi *genl.PeerDeviceInfo
+	var nhs []uint32
 	err = c2.Dump(&genl.Message{Cmd: genl.CmdGetInitialState, Version: 1, Minor: genl.MinorNone}, func(m *genl.Message) error {
 		cmds = append(cmds, m.Cmd)
+		if h, _ := genl.Get[*genl.NotificationHeader](m); h != nil {
+			nhs = append(nhs, h.NHType)
+		}
+		if c, _ := genl.Get[*genl.ConnectionInfo](m); c != nil {
+			ci = c
+		}
+		if p, _ := genl.Get[*genl.PeerDeviceInfo](m); p != nil {
+			pi = p
+		}
 		return nil
 	})
-	if err != nil || len(cmds) != 3 || cmds[2] != genl.CmdInitialStateDone {
-		t.Fatalf("initial state dump %v, %v", cmds, err)
+	// As drbd 8.4 sends it: the resource, its (StandAlone) connection, the device, the
+	// peer device, then INITIAL_STATE_DONE; all but the last of an object group continue.
+	want := []genl.Cmd{genl.CmdResourceState, genl.CmdConnectionState, genl.CmdDeviceState,
+		genl.CmdPeerDeviceState, genl.CmdInitialStateDone}
+	if err != nil || !slices.Equal(cmds, want) {
+		t.Fatalf("initial state dump %v, %v; want %v", cmds, err, want)
+	}
+	c, x := genl.NotifyContinues, genl.NotifyExists
+	if !slices.Equal(nhs, []uint32{x | c, x | c, x | c, x, x}) {
+		t.Fatalf("notification types %#x", nhs)
+	}
+	if ci == nil || ci.ConnConnectionState != uint32(drbd.CStandAlone) || ci.ConnRole != uint32(drbd.RUnknown) {
+		t.Fatalf("connection info %+v", ci)
+	}
+	if pi == nil || pi.PeerReplState != uint32(drbd.CWFReportParams) || pi.PeerDiskState != uint32(drbd.DUnknown) {
+		t.Fatalf("peer device info %+v", pi)
 	}
 }
 

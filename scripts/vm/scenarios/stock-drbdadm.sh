@@ -1,0 +1,142 @@
+# timeout: 400
+# Stock drbdadm (drbd-utils 9.22, DRBD_DRIVER_VERSION_OVERRIDE=8.4.11, so it runs its
+# drbdadm-84) manages a one-volume resource of /etc/drbd.conf against udrbd, with
+# udrbd's drbdsetup first in PATH as drbdsetup-84 (and as drbdsetup), drbd-utils' own
+# drbdmeta as drbdmeta (udrbd's lacks write-dev-uuid, which create-md runs):
+# create-md, up, primary --force, secondary, detach, attach, adjust, down; after each
+# step our drbdsetup checks the state udrbd reports.
+# udrbd has no replication yet and refuses connect (ERR_INVALID_REQUEST), so "up" and
+# "adjust" end in a failed "drbdsetup-84 connect": the scenario requires that this is
+# their only failing command and that every step before it took effect.
+. /udrbd/lib.sh
+N=/tmp/n
+export UDRBD_SOCKET=$N/control.sock
+export DRBD_DRIVER_VERSION_OVERRIDE=8.4.11
+mkdir -p $N /tmp/admbin /var/lib/drbd /run/drbd /var/run/drbd
+# what drbdadm-84 runs by name (it execvp()s "drbdsetup-84" and "drbdmeta" via PATH)
+ln -sf /udrbd/bin/drbdsetup /tmp/admbin/drbdsetup-84
+ln -sf /udrbd/bin/drbdsetup /tmp/admbin/drbdsetup
+DRBDMETA=/usr/sbin/drbdmeta
+[ -x $DRBDMETA ] || DRBDMETA=/sbin/drbdmeta
+ln -sf $DRBDMETA /tmp/admbin/drbdmeta
+export PATH=/tmp/admbin:$PATH
+ADM=$(command -v drbdadm) || fail "no drbdadm"
+echo "drbdadm: $ADM; drbdadm-84: $(PATH=$PATH:/lib/drbd:/usr/lib/drbd command -v drbdadm-84)"
+echo "drbdsetup-84 -> $(readlink -f $(command -v drbdsetup-84)); drbdmeta -> $(readlink -f $(command -v drbdmeta))"
+host=$(uname -n)
+echo "host name: $host"
+
+truncate -s 64M $N/disk.img || fail truncate
+LOOP=$(losetup -f) && losetup $LOOP $N/disk.img || fail losetup
+cat > /etc/drbd.conf <<CONF
+global { usage-count no; }
+resource r0 {
+  on $host {
+    device /dev/drbd0;
+    disk $LOOP;
+    address 127.0.0.1:7789;
+    meta-disk internal;
+  }
+  on fake-peer {
+    device /dev/drbd0;
+    disk /dev/sdz;
+    address 127.0.0.2:7789;
+    meta-disk internal;
+  }
+}
+CONF
+cat /etc/drbd.conf
+
+udrbd --state-dir $N/state --log-level info 2>>$N/udrbd.log &
+dpid=$!
+trap 'echo "--- udrbd log"; tail -n 40 $N/udrbd.log' EXIT
+waitfor 20 "udrbd socket" test -S $UDRBD_SOCKET
+
+# adm ARGS...: drbdadm with its output (in $N/adm.out) and exit code ($rc) shown
+adm() { echo "\$ drbdadm $*"; drbdadm "$@" > $N/adm.out 2>&1; rc=$?; cat $N/adm.out; echo "=> exit $rc"; }
+# adm_ok ARGS...: drbdadm must succeed
+adm_ok() { adm "$@"; [ $rc -eq 0 ] || fail "drbdadm $* failed"; }
+# adm_connect_only ARGS...: drbdadm must fail, and only at drbdsetup-84 connect
+adm_connect_only() {
+  adm "$@"
+  [ $rc -ne 0 ] || fail "drbdadm $*: expected the connect refusal"
+  [ "$(grep -c "^Command '" $N/adm.out)" = 1 ] && grep -q "^Command 'drbdsetup-84 connect r0 " $N/adm.out ||
+    fail "drbdadm $*: a command other than connect failed"
+  grep -q "not supported by udrbd yet" $N/adm.out || fail "drbdadm $*: not udrbd's connect refusal"
+  echo "(only the connect failed: udrbd has no replication yet)"
+}
+# st: "ROLE DISK" of r0/volume 0 as udrbd reports it through our drbdsetup status
+st() {
+  drbdsetup status r0 --verbose --color=never 2>&1 | awk '
+    /^r0 role:/ { split($2, a, ":"); r = a[2] }
+    /volume:0 / { for (i = 1; i <= NF; i++) if ($i ~ /^disk:/) { split($i, b, ":"); d = b[2] } }
+    END { print r, d }'
+}
+expect_state() { got=$(st); echo "state: $got"; [ "$got" = "$1" ] || fail "expected state '$1', got '$got'"; }
+
+step "dry runs: what drbdadm-84 would execute"
+adm_ok -d up r0
+adm_ok -d down r0
+
+step "create-md"
+adm_ok create-md r0
+grep -q "successfully created" $N/adm.out || fail "create-md: no success message"
+$DRBDMETA 0 v08 $LOOP internal dump-md > $N/dump 2>&1 || { cat $N/dump; fail "dump-md after create-md"; }
+grep -q '^version "v08";' $N/dump || fail "no v08 meta-data"
+
+step "up"
+adm_connect_only up r0
+expect_state "Secondary Inconsistent"
+[ "$(drbdsetup cstate 0)" = StandAlone ] || fail "cstate after up"
+[ -L /dev/drbd0 ] || fail "/dev/drbd0 missing after up"
+drbdsetup show r0
+
+step "primary --force"
+adm_ok primary --force r0
+expect_state "Primary UpToDate"
+step "secondary"
+adm_ok secondary r0
+expect_state "Secondary UpToDate"
+step "detach"
+adm_ok detach r0
+expect_state "Secondary Diskless"
+step "attach (drbdmeta apply-al, drbdsetup-84 attach)"
+adm_ok attach r0
+expect_state "Secondary UpToDate"
+
+step "adjust: nothing to change locally"
+adm_ok -d adjust r0
+[ "$(grep -v "^drbdsetup-84 connect " $N/adm.out)" = "" ] || fail "adjust would change more than the connection"
+adm_connect_only adjust r0
+expect_state "Secondary UpToDate"
+
+step "adjust: a changed disk option (al-extents 1000) and a detached disk"
+sed -i 's/^resource r0 {$/resource r0 {\n  disk { al-extents 1000; }/' /etc/drbd.conf
+adm_ok detach r0
+expect_state "Secondary Diskless"
+adm_ok -d adjust r0
+grep -q "^drbdsetup-84 attach 0 $LOOP $LOOP internal --al-extents=1000" $N/adm.out || fail "adjust does not plan the attach with al-extents"
+adm_connect_only adjust r0
+expect_state "Secondary UpToDate"
+drbdsetup show r0 | tee $N/show | grep -q "al-extents[[:space:]]*1000;" || { cat $N/show; fail "al-extents not applied"; }
+sed -i 's/al-extents 1000;/al-extents 1500;/' /etc/drbd.conf
+adm_ok -d adjust r0
+grep -q "^drbdsetup-84 disk-options 0 .*--al-extents=1500" $N/adm.out || fail "adjust does not plan disk-options"
+adm_connect_only adjust r0
+drbdsetup show r0 | grep -q "al-extents[[:space:]]*1500;" || fail "al-extents 1500 not applied"
+
+step "adjust: from nothing (new-resource, new-minor, apply-al, attach)"
+adm_ok down r0
+adm_connect_only adjust r0
+expect_state "Secondary UpToDate"
+
+step "down"
+adm_ok down r0
+drbdsetup status r0 > $N/st 2>&1 && fail "r0 still there after down"
+cat $N/st
+[ -e /dev/drbd0 ] && fail "/dev/drbd0 left behind"
+grep -q '^ *0:' /proc/drbd && fail "the kernel's drbd got a minor"
+kill -TERM $dpid; wait $dpid
+trap - EXIT
+must losetup -d $LOOP
+step "stock-drbdadm ok"
