@@ -39,12 +39,13 @@ type ldev struct {
 	al  *actlog.Log
 	alw *alWriter
 
-	mdFlushes bool
-	direct    *os.File   // O_DIRECT data descriptor of a block device (nil for files)
-	owned     []*os.File // every descriptor opened, closed by close
-	alWrites  atomic.Uint64
-	bmWrites  atomic.Uint64
-	closed    atomic.Bool
+	mdFlushes   bool
+	alSuspended atomic.Bool // AL_SUSPENDED: every bit set, writes skip the activity log
+	direct      *os.File    // O_DIRECT data descriptor of a block device (nil for files)
+	owned       []*os.File  // every descriptor opened, closed by close
+	alWrites    atomic.Uint64
+	bmWrites    atomic.Uint64
+	closed      atomic.Bool
 }
 
 func fileSize(f *os.File) (uint64, error) {
@@ -187,6 +188,26 @@ func openLdev(conf *genl.DiskConf, replayAL bool) (*ldev, drbd.RetCode, error) {
 		l.markAllBitmapDirty()
 		l.sb.Flags &^= metadata.FlagFullSync
 	}
+	// drbd_determine_dev_size at attach: the bitmap starts empty and
+	// grows with new bits set, so a size other than the last agreed one
+	// (fresh meta-data has 0) leaves every bit set; the kernel then
+	// re-initializes the activity log (one counted write per 4 KiB block
+	// when al-updates is on) and writes the whole bitmap.
+	if sb.LaSizeSect != l.capacity {
+		for b := uint64(0); b < nbits; b++ {
+			l.bm.Set(b)
+		}
+		l.markAllBitmapDirty()
+		if err := metadata.InitializeAL(l.md, l.layout); err != nil {
+			return fail(drbd.ErrIOMDDisk, err)
+		}
+		if conf.ALUpdates {
+			l.alWrites.Add(l.layout.ALSizeBytes() / metadata.ALTransactionSize)
+		}
+	}
+	// drbd_suspend_al: with every bit set (and no connection) activity
+	// log updates are pointless.
+	l.alSuspended.Store(l.bm.Count() == nbits)
 	alN := int(conf.ALExtents)
 	if alN <= 0 {
 		alN = 1237

@@ -84,6 +84,7 @@ func (m *Minor) devStats() *genl.DeviceStatistics {
 		ds.DevSize = l.capacity
 		ds.DevALWrites = l.alWrites.Load()
 		ds.DevBMWrites = l.bmWrites.Load()
+		ds.DevALSuspended = l.alSuspended.Load()
 		l.mu.Lock()
 		ds.DevCurrentUUID = l.sb.Current()
 		ds.DevDiskFlags = uint32(l.sb.Flags)
@@ -111,7 +112,7 @@ func (n *Node) resourceMessage(cmd genl.Cmd, r *Resource, nh uint32) *genl.Messa
 			return msg
 		}
 	}
-	msg.Attrs = append(msg.Attrs, all(n.resInfo(r)), all(&genl.ResourceStatistics{}))
+	msg.Attrs = append(msg.Attrs, all(n.resInfo(r)), all(&genl.ResourceStatistics{ResStatWriteOrdering: r.wo.Load()}))
 	return msg
 }
 

@@ -208,10 +208,15 @@ func (m *Minor) do(io *IO) error {
 		enr := actlog.Extent(uint64(off))
 		extEnd := int64(enr+1) << actlog.ExtentShift
 		chunk := int(min(int64(n), extEnd-off))
-		l.al.BeginIO(enr)
+		useAL := !l.alSuspended.Load()
+		if useAL {
+			l.al.BeginIO(enr)
+		}
 		err := m.writeChunk(l, io, off, chunk, io.Length-n)
 		l.setOutOfSync(off, chunk)
-		l.al.CompleteIO(enr)
+		if useAL {
+			l.al.CompleteIO(enr)
+		}
 		if err != nil {
 			m.log.Error("local write failed", "op", io.Op, "offset", off, "err", err)
 			m.dev.IOError(statemachine.WriteError)
@@ -301,6 +306,7 @@ func (m *Minor) attach(ctx context.Context, conf *genl.DiskConf, replayAL bool) 
 	c := *conf
 	m.diskConf = &c
 	m.mu.Unlock()
+	m.res.bumpWriteOrdering(m.n)
 	if m.dev.GetLdevIfState(drbd.DInconsistent) {
 		l := m.ld()
 		m.edUUID = l.sb.Current()

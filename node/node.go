@@ -63,6 +63,48 @@ type Resource struct {
 	name string
 	opts genl.ResOpts
 	vols map[uint32]*Minor
+	wo   atomic.Uint32 // write_ordering (woNone..woBarrier), starts at barrier
+}
+
+// Write-ordering methods (enum write_ordering_e, as reported in
+// res_stat_write_ordering).
+const (
+	woNone    = 0
+	woDrain   = 1
+	woFlush   = 2
+	woBarrier = 3
+)
+
+// maxAllowedWO is max_allowed_wo: the strongest method a disk's options permit.
+func maxAllowedWO(c *genl.DiskConf, wo uint32) uint32 {
+	if wo == woBarrier && !c.DiskBarrier {
+		wo = woFlush
+	}
+	if wo == woFlush && !c.DiskFlushes {
+		wo = woDrain
+	}
+	if wo == woDrain && !c.DiskDrain {
+		wo = woNone
+	}
+	return wo
+}
+
+// bumpWriteOrdering is drbd_bump_write_ordering(barrier) after attach:
+// barrier only for a single volume, then limited by each attached disk.
+func (r *Resource) bumpWriteOrdering(n *Node) {
+	n.mu.Lock()
+	vols := r.sortedVols()
+	n.mu.Unlock()
+	wo := uint32(woBarrier)
+	for i, v := range vols {
+		if i == 1 && wo == woBarrier {
+			wo = woFlush
+		}
+		if c := v.attachedConf(); c != nil {
+			wo = maxAllowedWO(c, wo)
+		}
+	}
+	r.wo.Store(wo)
 }
 
 // New returns an empty node.
@@ -161,6 +203,7 @@ func (n *Node) newResource(name string, opts *genl.ResOpts) (drbd.RetCode, strin
 		return drbd.NoError, ""
 	}
 	r := &Resource{name: name, vols: map[uint32]*Minor{}}
+	r.wo.Store(woBarrier)
 	genl.SetDefaults(&r.opts)
 	if opts != nil {
 		genl.Overlay(&r.opts, opts)

@@ -265,6 +265,63 @@ func TestSingleNodeLifecycle(t *testing.T) {
 	if sb := readSB(t, disk); sb.Magic != metadata.MagicMD84Unclean {
 		t.Fatalf("magic %#x while attached, want the unclean magic", sb.Magic)
 	}
+	// Fresh meta-data (la_size 0): like drbd_determine_dev_size, every bit
+	// is out of sync and written, the activity log is re-initialized (8
+	// counted writes of its 4 KiB blocks) and suspended; write ordering is
+	// flush with the default disk options.
+	m0 := e.n.minor(0)
+	l0 := m0.ld()
+	nbits := (l0.capacity + 7) / 8
+	if got := l0.oos(); got != nbits {
+		t.Fatalf("out-of-sync bits after attach of fresh meta-data = %d, want all %d", got, nbits)
+	}
+	if ds := m0.devStats(); !ds.DevALSuspended || ds.DevALWrites != 8 {
+		t.Fatalf("al-suspended %v al-writes %d, want true 8", ds.DevALSuspended, ds.DevALWrites)
+	}
+	if wo := m0.res.wo.Load(); wo != woFlush {
+		t.Fatalf("write ordering %d, want flush", wo)
+	}
+	if sb := readSB(t, disk); sb.LaSizeSect != l0.capacity {
+		t.Fatalf("la_size %d on disk, want %d", sb.LaSizeSect, l0.capacity)
+	}
+	onDisk := func() uint64 {
+		f, err := os.Open(disk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		raw := make([]byte, (nbits+63)/64*8)
+		if _, err := f.ReadAt(raw, int64(l0.layout.BMOffset)); err != nil {
+			t.Fatal(err)
+		}
+		return metadata.DecodeBitmap(raw).Count()
+	}
+	if got := onDisk(); got != nbits {
+		t.Fatalf("on-disk bitmap holds %d bits, want %d", got, nbits)
+	}
+	// Re-attach at the agreed size keeps the on-disk bitmap as it is:
+	// cleared here (as a finished resync would), it stays clear and the
+	// activity log is live.
+	e.want(e.req(genl.CmdDetach, 0), success, "detach fresh")
+	if f, err := os.OpenFile(disk, os.O_RDWR, 0); err != nil {
+		t.Fatal(err)
+	} else {
+		_, _ = f.WriteAt(make([]byte, (nbits+63)/64*8), int64(l0.layout.BMOffset))
+		// and a clean activity log, as drbdmeta apply-al leaves it.
+		sb := readSB(t, disk)
+		sb.Magic = metadata.MagicMD08
+		sb.Flags |= metadata.FlagALClean
+		b, _ := sb.MarshalBinary()
+		_, _ = f.WriteAt(b, int64(l0.layout.MDOffset))
+		f.Close()
+	}
+	e.want(e.req(genl.CmdAttach, 0, diskConf(disk, 7)), noError, "re-attach")
+	if l := m0.ld(); l.oos() != 0 {
+		t.Fatalf("out-of-sync bits after re-attach at the agreed size = %d, want 0", l.oos())
+	}
+	if ds := m0.devStats(); ds.DevALSuspended || ds.DevALWrites != 0 {
+		t.Fatalf("re-attach: al-suspended %v al-writes %d, want false 0", ds.DevALSuspended, ds.DevALWrites)
+	}
 	e.want(e.req(genl.CmdPrimary, 0), drbd.Reply(drbd.SSNoUpToDateDisk), "primary without UpToDate data")
 	e.want(e.req(genl.CmdPrimary, 0, force()), success, "primary --force")
 	d := e.blocks.dev(0)

@@ -35,7 +35,10 @@ step "attach"
 must ctl attach 0 $N/disk $N/disk internal
 ctl state 0
 waitfor 20 /dev/ublkb0 test -b /dev/ublkb0
-[ "$(ctl state 0)" = "Secondary StandAlone Inconsistent oos=0" ] || fail "state after attach: $(ctl state 0)"
+# fresh meta-data (la_size 0): like the kernel, every bit is out of sync
+bits=$(( ($(blockdev --getsz /dev/ublkb0) + 7) / 8 ))
+[ "$bits" -gt 0 ] || fail "no device size"
+[ "$(ctl state 0)" = "Secondary StandAlone Inconsistent oos=$bits" ] || fail "state after attach: $(ctl state 0), want oos=$bits"
 od -A d -t x1 -j $((256*1024*1024 - 4096)) -N 16 $N/disk
 expect "SS_NO_UP_TO_DATE_DISK" ctl primary 0
 
