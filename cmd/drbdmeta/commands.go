@@ -235,6 +235,30 @@ func cmdReadDevUUID(c *config, args []string) int {
 	return 0
 }
 
+// cmdWriteDevUUID stores VAL, read as C's strtoull(VAL, NULL, 16) does
+// (so anything unparsable is 0), as the device UUID.
+func cmdWriteDevUUID(c *config, args []string) int {
+	if len(args) > 1 {
+		errf("Ignoring additional arguments\n")
+	}
+	if len(args) < 1 {
+		fail(10, "Required Argument missing\n")
+	}
+	if !c.openMD() {
+		return -1
+	}
+	c.sb.DeviceUUID = strtoull16(args[0])
+	err := c.writeMD()
+	if cerr := c.closeMD(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		errf("update failed\n")
+		return 1
+	}
+	return 0
+}
+
 func cmdOutdate(c *config, args []string) int {
 	ignoreExtra(args)
 	if !c.openMD() {

@@ -73,7 +73,7 @@ var commands = []command{
 	{"invalidate", "", cmdInvalidate, true, false, true, true},
 	{"dstate", "", cmdDstate, true, false, false, true},
 	{"read-dev-uuid", "", cmdReadDevUUID, false, false, false, true},
-	{"write-dev-uuid", "VAL", nil, false, false, true, false},
+	{"write-dev-uuid", "VAL", cmdWriteDevUUID, false, false, true, true},
 	{"set-gi", ":::VAL:VAL:...", nil, false, true, true, false},
 	{"check-resize", "", nil, true, false, true, false},
 	{"create-md", "[--peer-max-bio-size {val}] [--al-stripes {val}] [--al-stripe-size-kB {val}] {max_peers}", cmdCreateMD, true, false, true, true},

@@ -111,3 +111,53 @@ func ppsize(kb uint64) string {
 	}
 	return fmt.Sprintf("%d %cB", uint32(kb), units[base])
 }
+
+// strtoull16 is C's strtoull(s, NULL, 16) with the end pointer and errno
+// ignored: leading white space, an optional sign (minus negates modulo
+// 2^64), an optional 0x/0X, then hex digits up to the first other
+// character; no digits give 0, overflow gives the maximum.
+func strtoull16(s string) uint64 {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] >= '\t' && s[i] <= '\r') {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	if i+2 < len(s) && s[i] == '0' && (s[i+1] == 'x' || s[i+1] == 'X') && hexVal(s[i+2]) >= 0 {
+		i += 2
+	}
+	var v uint64
+	over := false
+	for ; i < len(s); i++ {
+		d := hexVal(s[i])
+		if d < 0 {
+			break
+		}
+		if v > (^uint64(0)-uint64(d))/16 {
+			over = true
+		}
+		v = v*16 + uint64(d)
+	}
+	if over {
+		return ^uint64(0)
+	}
+	if neg {
+		return -v
+	}
+	return v
+}
+
+func hexVal(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
