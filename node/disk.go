@@ -44,7 +44,6 @@ type ldev struct {
 	direct      *os.File    // O_DIRECT data descriptor of a block device (nil for files)
 	owned       []*os.File  // every descriptor opened, closed by close
 	alWrites    atomic.Uint64
-	bmWrites    atomic.Uint64
 	closed      atomic.Bool
 }
 
@@ -309,7 +308,6 @@ func (l *ldev) writeBitmapBlocks(blocks []uint64) error {
 		if _, err := l.md.WriteAt(buf[:hi-lo], int64(l.layout.BMOffset+lo)); err != nil {
 			return err
 		}
-		l.bmWrites.Add(1)
 	}
 	if len(todo) == 0 {
 		return nil

@@ -83,7 +83,7 @@ func (m *Minor) devStats() *genl.DeviceStatistics {
 		l := m.ld()
 		ds.DevSize = l.capacity
 		ds.DevALWrites = l.alWrites.Load()
-		ds.DevBMWrites = l.bmWrites.Load()
+		// dev_bm_writes stays 0: kernel 8.4 never counts bm_writ_cnt.
 		ds.DevALSuspended = l.alSuspended.Load()
 		l.mu.Lock()
 		ds.DevCurrentUUID = l.sb.Current()
@@ -222,7 +222,6 @@ func (n *Node) statusMessage(m *Minor, cmd genl.Cmd, reason uint32, c *statemach
 		l := m.ld()
 		si.Capacity = l.capacity
 		si.ALWritCnt = l.alWrites.Load()
-		si.BMWritCnt = l.bmWrites.Load()
 		l.mu.Lock()
 		u := make([]byte, 32)
 		for i := 0; i < 4; i++ {
