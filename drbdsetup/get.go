@@ -335,32 +335,20 @@ func roleShow(cm *command, r *reply) int {
 	if cm.name == "state" {
 		fmt.Fprintf(stderr, "'%s ... state' is deprecated, use '%s ... role' instead.\n", cmdname, cmdname)
 	}
-	if r == nil {
-		return 0
-	}
-	s, _ := stateOf(r.msg)
-	if s.Conn == drbd.CStandAlone && s.Disk == drbd.DDiskless {
-		printf("Unconfigured\n")
-	} else {
-		printf("%s/%s\n", s.Role, s.Peer)
-	}
-	return 0
+	return stateLine(r, func(s drbd.State) string { return fmt.Sprintf("%s/%s", s.Role, s.Peer) })
 }
 
 func cstateShow(cm *command, r *reply) int {
-	if r == nil {
-		return 0
-	}
-	s, _ := stateOf(r.msg)
-	if s.Conn == drbd.CStandAlone && s.Disk == drbd.DDiskless {
-		printf("Unconfigured\n")
-	} else {
-		printf("%s\n", s.Conn)
-	}
-	return 0
+	return stateLine(r, func(s drbd.State) string { return s.Conn.String() })
 }
 
 func dstateShow(cm *command, r *reply) int {
+	return stateLine(r, func(s drbd.State) string { return fmt.Sprintf("%s/%s", s.Disk, s.Pdsk) })
+}
+
+// stateLine prints the one line role, cstate and dstate print: "Unconfigured"
+// for a minor with neither disk nor connection, else line(state).
+func stateLine(r *reply, line func(drbd.State) string) int {
 	if r == nil {
 		return 0
 	}
@@ -368,7 +356,7 @@ func dstateShow(cm *command, r *reply) int {
 	if s.Conn == drbd.CStandAlone && s.Disk == drbd.DDiskless {
 		printf("Unconfigured\n")
 	} else {
-		printf("%s/%s\n", s.Disk, s.Pdsk)
+		printf("%s\n", line(s))
 	}
 	return 0
 }
