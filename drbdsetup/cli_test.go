@@ -510,34 +510,6 @@ func equalHits(a, b []optHit) bool {
 	return true
 }
 
-func TestStrtoll(t *testing.T) {
-	for _, tc := range []struct {
-		s    string
-		unit byte
-		want uint64
-		err  strtollErr
-	}{
-		{"10M", 'k', 10240, mseOK},
-		{"10", 'k', 10, mseOK},
-		{"1s", 'k', 1, mseOK}, // 512 bytes round up to 1 KiB
-		{"3s", 'k', 2, mseOK},
-		{"1G", 's', 2097152, mseOK},
-		{"4k", 's', 8, mseOK},
-		{"1K", 1, 1024, mseOK},
-		{"-1", 1, ^uint64(0), mseOK},
-		{"", 1, 0, mseMissingNumber},
-		{"abc", 1, 0, mseInvalidNumber},
-		{"1kk", 1, 0, mseInvalidNumber},
-		{"1X", 1, 0, mseInvalidUnit},
-		{"17179869184G", 1, 0, mseOutOfRange},
-	} {
-		got, err := newStrtoll(tc.s, tc.unit)
-		if got != tc.want || err != tc.err {
-			t.Errorf("newStrtoll(%q, %q) = %d, %d; want %d, %d", tc.s, tc.unit, got, err, tc.want, tc.err)
-		}
-	}
-}
-
 func TestPrintConfigError(t *testing.T) {
 	objname = "r0"
 	for _, tc := range []struct {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"udrbd/internal/units"
 )
 
 // strtolBase0 parses like C strtol(s, &e, 0) and reports whether the whole
@@ -37,64 +39,15 @@ func strtolBase0(s string) (int64, bool) {
 }
 
 // mStrtoll is drbd-utils' m_strtoll: a number with an optional unit suffix
-// (k/K, m/M, g/G, s for sectors) scaled to the default unit defUnit ('1' or
-// 'k'). It exits with drbd-utils' messages and codes on bad input.
+// scaled to the default unit defUnit ('1' or 'k'). It exits with drbd-utils'
+// messages and codes on bad input.
 func mStrtoll(s string, defUnit byte) uint64 {
-	shift := 0
-	if defUnit == 'k' || defUnit == 'K' {
-		shift = -10
+	v, err := units.Parse(s, defUnit)
+	if err != units.OK {
+		code, msg := units.Message(err, s, defUnit)
+		fail(code, "%s", msg)
 	}
-	if s == "" {
-		fail(100, "missing number argument\n")
-	}
-	t := strings.TrimLeft(s, " \t\n\v\f\r")
-	neg := false
-	if t != "" && (t[0] == '+' || t[0] == '-') {
-		neg = t[0] == '-'
-		t = t[1:]
-	}
-	n := 0
-	for n < len(t) && t[n] >= '0' && t[n] <= '9' {
-		n++
-	}
-	if n == 0 {
-		fail(20, "%s is not a valid number\n", s)
-	}
-	v, err := strconv.ParseUint(t[:n], 10, 64)
-	if err != nil {
-		v = ^uint64(0) // sscanf %llu saturates
-	}
-	if neg {
-		v = -v
-	}
-	tail := t[n:]
-	if len(tail) > 1 {
-		fail(20, "%s is not a valid number\n", s)
-	}
-	if len(tail) == 0 {
-		return v // no unit: the number is in the default unit already
-	}
-	if len(tail) == 1 {
-		switch tail[0] {
-		case 'K', 'k':
-			shift += 10
-		case 'M', 'm':
-			shift += 20
-		case 'G', 'g':
-			shift += 30
-		case 's':
-			shift += 9
-		default:
-			fail(20, "%s is not a valid number\n", s)
-		}
-	}
-	if shift < 0 {
-		return (v + (1 << -shift) - 1) >> -shift
-	}
-	if v > ^uint64(0)>>shift {
-		fail(20, "%s: out of range\n", s)
-	}
-	return v << shift
+	return v
 }
 
 // ppsize is drbd-utils' ppsize: kibibytes rendered with a unit, rounding.
