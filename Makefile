@@ -64,7 +64,7 @@ vm-fetch:
 
 # The one-node demo: directly where ublk exists, else inside the test VM
 # (scenario node-demo runs the same script), printing the transcript.
-UDRBD_VM_CACHE ?= .cache/vm
+UDRBD_VM_CACHE ?= $(CURDIR)/.cache/vm
 export UDRBD_VM_CACHE
 demo: build
 	@if [ -e /dev/ublk-control ]; then \
