@@ -230,6 +230,14 @@ func TestDefaultsOverlayStrip(t *testing.T) {
 	if nc.Timeout != 90 || nc.SharedSecret != "s3cr3t" || nc.PingInt != 10 {
 		t.Fatalf("overlay: %+v", nc)
 	}
+	if d := dcOf(); WithoutSensitive(d) != Set(d) {
+		t.Fatal("WithoutSensitive of a set without secrets")
+	}
+	stripped := WithoutSensitive(nc).(*NetConf)
+	if stripped == nc || stripped.Present.Has(NetConfSharedSecret) || stripped.SharedSecret != "" ||
+		nc.SharedSecret != "s3cr3t" || !nc.Present.Has(NetConfSharedSecret) || stripped.Timeout != 90 {
+		t.Fatalf("WithoutSensitive: copy %+v, original %+v", stripped, nc)
+	}
 	StripSensitive(nc)
 	if nc.SharedSecret != "" || nc.Present.Has(NetConfSharedSecret) || !nc.Present.Has(NetConfCramHMACAlg) {
 		t.Fatalf("strip: %+v", nc)
@@ -239,6 +247,12 @@ func TestDefaultsOverlayStrip(t *testing.T) {
 	if dc.ResyncAfter != -1 || dc.OnIOError != 2 || dc.ALExtents != 1237 || dc.DiskBarrier || !dc.DiskFlushes {
 		t.Fatalf("disk defaults: %+v", dc)
 	}
+}
+
+func dcOf() *DiskConf {
+	d := &DiskConf{BackingDev: "/dev/x"}
+	d.Present.Add(DiskConfBackingDev)
+	return d
 }
 
 func TestClearMandatory(t *testing.T) {

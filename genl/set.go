@@ -166,6 +166,25 @@ func StripSensitive(s Set) {
 	}
 }
 
+// WithoutSensitive returns s itself when it carries no DRBD_F_SENSITIVE field,
+// else a copy of s with those fields removed; s is never changed, so a
+// handler may hand out its own stored configuration.
+func WithoutSensitive(s Set) Set {
+	b := bindingOf(s)
+	v := reflect.ValueOf(s).Elem()
+	present := v.Field(b.present).Interface().(Fields)
+	for _, f := range b.spec.Fields {
+		if f.Flags&FSensitive != 0 && present.Has(f.Nr) {
+			c := reflect.New(b.typ)
+			c.Elem().Set(v)
+			cs := c.Interface().(Set)
+			StripSensitive(cs)
+			return cs
+		}
+	}
+	return s
+}
+
 // SetError is a set that the kernel's *_from_attrs would refuse. Errno is
 // what the kernel function returns; the handler answers ERR_MANDATORY_TAG
 // with Text() as info text, except for the cfg context, which the kernel

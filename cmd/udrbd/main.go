@@ -4,9 +4,15 @@
 // control socket (see package genl/server) and every resource and minor
 // (package node).
 //
-//	udrbd [--socket PATH] [--state-dir DIR] [--log-level LEVEL] [--dev-dir DIR]
+//	udrbd [--socket PATH] [--socket-mode MODE] [--socket-group GROUP]
+//	      [--admin-group GROUP]... [--state-dir DIR] [--log-level LEVEL] [--dev-dir DIR]
 //	udrbd --version
 //	udrbd ctl [--socket PATH] COMMAND ARGS...   (a test aid until drbdsetup lands)
+//
+// The control socket is mode 0600 (root only) unless --socket-mode and
+// --socket-group open it to others. Callers other than root may then read
+// status (without the shared secret); state changes need root or membership
+// of an --admin-group, as the kernel's genetlink needs CAP_SYS_ADMIN.
 //
 // It runs in the foreground and logs with log/slog to stderr. On SIGTERM
 // or SIGINT it saves its configuration and exits, leaving its ublk devices
@@ -24,7 +30,9 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -49,6 +57,10 @@ func main() {
 	stateDir := fs.String("state-dir", "/var/lib/udrbd", "directory for the running configuration")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	devDir := fs.String("dev-dir", "/dev", "where the drbdN and drbd/by-res symlinks go (empty: none)")
+	sockMode := fs.String("socket-mode", "0600", "permission bits of the control socket (octal)")
+	sockGroup := fs.String("socket-group", "", "group (name or gid) owning the control socket")
+	var adminGroups groupList
+	fs.Var(&adminGroups, "admin-group", "group (name or gid) whose members may change state (repeatable)")
 	helper := fs.String("helper", "", "program run for usermode helpers as PROGRAM HELPER RES/VOL (e.g. drbdadm; empty: log only)")
 	_ = fs.Parse(os.Args[1:])
 	if *showVersion {
@@ -61,7 +73,12 @@ func main() {
 		os.Exit(2)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
-	if err := run(log, genl.SocketPath(*sock), *stateDir, *devDir, *helper); err != nil {
+	sc, err := socketConfig(genl.SocketPath(*sock), *sockMode, *sockGroup, adminGroups)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "udrbd: %v\n", err)
+		os.Exit(2)
+	}
+	if err := run(log, sc, *stateDir, *devDir, *helper); err != nil {
 		log.Error("udrbd: " + err.Error())
 		os.Exit(1)
 	}
@@ -80,7 +97,52 @@ func lockFile(path string) (*os.File, error) {
 	return f, nil
 }
 
-func run(log *slog.Logger, sockPath, stateDir, devDir, helper string) error {
+// groupList collects repeated --admin-group values.
+type groupList []string
+
+func (g *groupList) String() string     { return strings.Join(*g, ",") }
+func (g *groupList) Set(v string) error { *g = append(*g, v); return nil }
+
+// lookupGID resolves a group name or number.
+func lookupGID(g string) (uint32, error) {
+	if n, err := strconv.ParseUint(g, 10, 32); err == nil {
+		return uint32(n), nil
+	}
+	gr, err := user.LookupGroup(g)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseUint(gr.Gid, 10, 32)
+	return uint32(n), err
+}
+
+// socketConfig checks the socket options and turns them into the server's.
+func socketConfig(path, mode, group string, admins []string) (server.Config, error) {
+	sc := server.Config{Path: path, Group: -1}
+	m, err := strconv.ParseUint(mode, 8, 32)
+	if err != nil || m == 0 || m > 0o777 {
+		return sc, fmt.Errorf("--socket-mode %q: want octal permission bits such as 0600 or 0660", mode)
+	}
+	sc.Mode = os.FileMode(m)
+	if group != "" {
+		gid, err := lookupGID(group)
+		if err != nil {
+			return sc, fmt.Errorf("--socket-group %q: %v", group, err)
+		}
+		sc.Group = int(gid)
+	}
+	for _, g := range admins {
+		gid, err := lookupGID(g)
+		if err != nil {
+			return sc, fmt.Errorf("--admin-group %q: %v", g, err)
+		}
+		sc.AdminGroups = append(sc.AdminGroups, gid)
+	}
+	return sc, nil
+}
+
+func run(log *slog.Logger, sc server.Config, stateDir, devDir, helper string) error {
+	sockPath := sc.Path
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return err
 	}
@@ -111,7 +173,7 @@ func run(log *slog.Logger, sockPath, stateDir, devDir, helper string) error {
 		blocks = &node.UblkLayer{Ctrl: ctrl, Logf: func(f string, a ...any) { log.Debug(fmt.Sprintf(f, a...)) }}
 	}
 	n := node.New(node.Options{StateDir: stateDir, Blocks: blocks, DevDir: devDir, HelperCmd: helper, Logger: log})
-	srv, err := server.Listen(server.Config{Path: sockPath}, n)
+	srv, err := server.Listen(sc, n)
 	if err != nil {
 		return err
 	}
@@ -135,5 +197,3 @@ func run(log *slog.Logger, sockPath, stateDir, devDir, helper string) error {
 		return err
 	}
 }
-
-var _ = strings.TrimSpace

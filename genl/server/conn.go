@@ -299,7 +299,37 @@ func (c *conn) encodeReply(req *Request, reply *genl.Message) ([]byte, error) {
 	if reply.Version == 0 {
 		reply.Version = genl.FamilyVersion
 	}
+	if !req.Admin {
+		reply = withoutSensitive(reply)
+	}
 	return reply.MarshalBinary()
+}
+
+// withoutSensitive is the kernel's exclude_sensitive for callers without
+// admin rights (net_conf_to_skb and friends leave shared-secret out): done
+// here, once, so that no handler can leak it. The handler's message and
+// sets are not changed.
+func withoutSensitive(m *genl.Message) *genl.Message {
+	var out *genl.Message
+	for i, a := range m.Attrs {
+		if a.Set == nil {
+			continue
+		}
+		s := genl.WithoutSensitive(a.Set)
+		if s == a.Set {
+			continue
+		}
+		if out == nil {
+			c := *m
+			c.Attrs = append([]genl.Attr(nil), m.Attrs...)
+			out = &c
+		}
+		out.Attrs[i].Set = s
+	}
+	if out == nil {
+		return m
+	}
+	return out
 }
 
 // dump sends the handler's messages as netlink_dump does for drbd's

@@ -72,9 +72,6 @@ func (h *fakeHandler) Do(_ context.Context, r *server.Request) (*genl.Message, e
 		nc.Present = genl.AllFields(nc)
 		nc.Present.Del(genl.NetConfDiscardMyData)
 		nc.Present.Del(genl.NetConfTentative)
-		if !r.Admin {
-			genl.StripSensitive(nc)
-		}
 		reply.Attrs = append(reply.Attrs, genl.Kernel(nc))
 	}
 	return reply, nil
