@@ -1,9 +1,6 @@
 package proto
 
-import (
-	"encoding/binary"
-	"fmt"
-)
+import "fmt"
 
 // Header is a decoded packet header. Volume is always 0 for the 8-byte
 // headers, which have no volume field.
@@ -44,7 +41,6 @@ func AppendHeader(b []byte, agreed int, vol uint16, cmd Cmd, length int) []byte 
 	if length < 0 || uint64(length) > 0xffffffff {
 		panic(fmt.Sprintf("proto: payload length %d out of range", length))
 	}
-	be := binary.BigEndian
 	switch {
 	case agreed >= 100:
 		b = be.AppendUint32(b, Magic100)
@@ -77,7 +73,6 @@ func DecodeHeader(b []byte, agreed int) (Header, error) {
 	if len(b) < size {
 		return Header{}, protoErr("short header: %d of %d bytes", len(b), size)
 	}
-	be := binary.BigEndian
 	switch {
 	case size == SizeHeader100 && be.Uint32(b) == Magic100:
 		if pad := be.Uint32(b[12:]); pad != 0 {
