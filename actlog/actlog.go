@@ -123,6 +123,77 @@ func (l *Log) BeginIO(enr uint32) {
 	}
 }
 
+// BeginIORange makes the extents first..last hot for one write, all at
+// once (drbd_al_begin_io_prepare / _commit for a request spanning an
+// extent boundary): it waits until every missing extent can get a slot, so
+// that two writers never hold part of their extents while waiting for a
+// slot the other holds. Each BeginIORange needs a CompleteIORange.
+func (l *Log) BeginIORange(first, last uint32) {
+	if first == last {
+		l.BeginIO(first)
+		return
+	}
+	if last < first || last == Free || int(last-first) >= len(l.slots) {
+		panic(fmt.Sprintf("actlog: extent range %d..%d does not fit %d slots", first, last, len(l.slots)))
+	}
+	l.mu.Lock()
+	l.misses++
+	for {
+		need, avail := 0, 0
+		for e := first; e <= last; e++ {
+			if _, ok := l.index[e]; !ok {
+				need++
+			}
+		}
+		for i := range l.slots {
+			s := &l.slots[i]
+			if s.refcnt == 0 && s.committed && (s.extent == Free || s.extent < first || s.extent > last) {
+				avail++
+			}
+		}
+		if need <= avail {
+			break
+		}
+		l.waits++
+		l.wait.Wait()
+	}
+	for e := first; e <= last; e++ {
+		if i, ok := l.index[e]; ok {
+			l.slots[i].refcnt++
+			l.clock++
+			l.slots[i].lastUse = l.clock
+		}
+	}
+	for e := first; e <= last; e++ {
+		if _, ok := l.index[e]; ok {
+			continue
+		}
+		v := l.victimLocked()
+		s := &l.slots[v]
+		if s.extent != Free {
+			delete(l.index, s.extent)
+		}
+		s.extent, s.refcnt, s.committed = e, 1, false
+		l.clock++
+		s.lastUse = l.clock
+		l.index[e] = v
+		l.pending = append(l.pending, Update{Slot: v, Extent: e})
+	}
+	for e := first; e <= last; e++ {
+		for !l.slots[l.index[e]].committed {
+			l.commitOrWaitLocked()
+		}
+	}
+	l.mu.Unlock()
+}
+
+// CompleteIORange is CompleteIO for every extent of a BeginIORange.
+func (l *Log) CompleteIORange(first, last uint32) {
+	for e := first; e <= last; e++ {
+		l.CompleteIO(e)
+	}
+}
+
 // victimLocked picks a slot for a new extent: a free one, else the least
 // recently used committed slot without references; -1 if none.
 func (l *Log) victimLocked() int {

@@ -135,39 +135,91 @@ func (n *Node) deviceMessage(cmd genl.Cmd, m *Minor, nh uint32) *genl.Message {
 	return msg
 }
 
-// connectionMessage is the kernel's connection notification for a resource's one
-// connection object, which DRBD 8.4 has even when no peer is configured: StandAlone,
-// peer role Unknown, not congested.
-func (n *Node) connectionMessage(r *Resource, nh uint32) *genl.Message {
-	msg := &genl.Message{Cmd: genl.CmdConnectionState, Minor: genl.MinorNone}
+// cfgContextConn is nla_put_drbd_cfg_context with the connection: the
+// addresses while a connection is configured.
+func (n *Node) cfgContextConn(r *Resource, m *Minor) *genl.CfgContext {
+	c := cfgContext(r, m)
+	n.mu.Lock()
+	my, pa := r.myAddr, r.peerAddr
+	n.mu.Unlock()
+	if my != nil {
+		c.CtxMyAddr, c.CtxPeerAddr = my, pa
+		c.Present.Add(genl.CfgContextCtxMyAddr, genl.CfgContextCtxPeerAddr)
+	}
+	return c
+}
+
+// connInfo is connection_to_info: the connection state (the volumes'
+// lowest; StandAlone without volumes) and the highest peer role.
+func (n *Node) connInfo(r *Resource) *genl.ConnectionInfo {
+	n.mu.Lock()
+	vols := r.sortedVols()
+	n.mu.Unlock()
+	ci := &genl.ConnectionInfo{ConnConnectionState: uint32(drbd.CStandAlone), ConnRole: uint32(drbd.RUnknown)}
+	for i, m := range vols {
+		st := m.dev.State()
+		if i == 0 || uint32(st.Conn) < ci.ConnConnectionState {
+			ci.ConnConnectionState = uint32(st.Conn)
+		}
+		if uint32(st.Peer) != uint32(drbd.RUnknown) && (ci.ConnRole == uint32(drbd.RUnknown) || st.Peer == drbd.RPrimary) {
+			ci.ConnRole = uint32(st.Peer)
+		}
+	}
+	return ci
+}
+
+// connectionMessage is the kernel's connection notification (and the
+// GET_CONNECTIONS dump) for a resource's one connection object, which DRBD
+// 8.4 has even when no peer is configured.
+func (n *Node) connectionMessage(cmd genl.Cmd, r *Resource, nh uint32) *genl.Message {
+	msg := &genl.Message{Cmd: cmd, Minor: genl.MinorNone}
 	msg.SetRetCode(int32(drbd.NoError))
-	msg.Add(cfgContext(r, nil))
-	msg.Attrs = append(msg.Attrs, all(&genl.NotificationHeader{NHType: nh}),
-		all(&genl.ConnectionInfo{ConnConnectionState: uint32(drbd.CStandAlone), ConnRole: uint32(drbd.RUnknown)}),
-		all(&genl.ConnectionStatistics{}))
+	msg.Add(n.cfgContextConn(r, nil))
+	if cmd == genl.CmdGetConnections {
+		n.mu.Lock()
+		nc := r.netConf
+		n.mu.Unlock()
+		if nc != nil {
+			c := *nc
+			c.Present = genl.AllFields(&c)
+			if !c.DiscardMyData {
+				c.Present.Del(genl.NetConfDiscardMyData)
+			}
+			if !c.Tentative {
+				c.Present.Del(genl.NetConfTentative)
+			}
+			msg.Attrs = append(msg.Attrs, genl.Kernel(&c))
+		}
+	} else {
+		msg.Attrs = append(msg.Attrs, all(&genl.NotificationHeader{NHType: nh}))
+		if nh&^genl.NotifyContinues == genl.NotifyDestroy {
+			return msg
+		}
+	}
+	cs := &genl.ConnectionStatistics{}
+	msg.Attrs = append(msg.Attrs, all(n.connInfo(r)), all(cs))
 	return msg
 }
 
-// peerDeviceMessage is the kernel's peer-device notification for a minor: the
-// replication state is never below C_WF_REPORT_PARAMS there; the statistics carry the
-// out-of-sync amount in sectors, the bitmap UUID and the peer flags derived from the
-// meta-data flags (MDF_PEER_CONNECTED 1, _OUTDATED 2, _FULL_SYNC 8).
-func (n *Node) peerDeviceMessage(m *Minor, nh uint32) *genl.Message {
-	msg := &genl.Message{Cmd: genl.CmdPeerDeviceState, Minor: genl.MinorNone}
+// peerDeviceMessage is the kernel's peer-device notification (and the
+// GET_PEER_DEVICES dump) for a minor: the replication state is never below
+// C_WF_REPORT_PARAMS there; the statistics carry the out-of-sync amount in
+// sectors, the bitmap UUID and the peer flags derived from the meta-data
+// flags (MDF_PEER_CONNECTED 1, _OUTDATED 2, _FULL_SYNC 8).
+func (n *Node) peerDeviceMessage(cmd genl.Cmd, m *Minor, nh uint32) *genl.Message {
+	msg := &genl.Message{Cmd: cmd, Minor: genl.MinorNone}
+	if cmd == genl.CmdGetPeerDevices {
+		msg.Minor = m.minor
+	}
 	msg.SetRetCode(int32(drbd.NoError))
-	msg.Add(cfgContext(m.res, m))
+	msg.Add(n.cfgContextConn(m.res, m))
 	st := m.dev.State()
-	pi := &genl.PeerDeviceInfo{PeerReplState: uint32(max(st.Conn, drbd.CWFReportParams)), PeerDiskState: uint32(st.Pdsk)}
-	if st.UserIsp {
-		pi.PeerResyncSuspUser = 1
-	}
-	if st.PeerIsp {
-		pi.PeerResyncSuspPeer = 1
-	}
-	if st.AftrIsp {
-		pi.PeerResyncSuspDependency = 1
-	}
+	pi := peerInfo(st)
 	ps := &genl.PeerDeviceStatistics{}
+	if pd := m.peerDevice(); pd != nil {
+		p := pd.Progress()
+		ps.PeerDevResyncFailed = p.Failed << 3
+	}
 	if m.dev.GetLdevIfState(drbd.DInconsistent) {
 		l := m.ld()
 		l.mu.Lock()
@@ -186,8 +238,26 @@ func (n *Node) peerDeviceMessage(m *Minor, nh uint32) *genl.Message {
 		}
 		m.dev.PutLdev()
 	}
-	msg.Attrs = append(msg.Attrs, all(&genl.NotificationHeader{NHType: nh}), all(pi), all(ps))
+	if cmd != genl.CmdGetPeerDevices {
+		msg.Attrs = append(msg.Attrs, all(&genl.NotificationHeader{NHType: nh}))
+	}
+	msg.Attrs = append(msg.Attrs, all(pi), all(ps))
 	return msg
+}
+
+// peerInfo is peer_device_to_info.
+func peerInfo(st drbd.State) *genl.PeerDeviceInfo {
+	pi := &genl.PeerDeviceInfo{PeerReplState: uint32(max(st.Conn, drbd.CWFReportParams)), PeerDiskState: uint32(st.Pdsk)}
+	if st.UserIsp {
+		pi.PeerResyncSuspUser = 1
+	}
+	if st.PeerIsp {
+		pi.PeerResyncSuspPeer = 1
+	}
+	if st.AftrIsp {
+		pi.PeerResyncSuspDependency = 1
+	}
+	return pi
 }
 
 // attachedConf returns a copy of the disk_conf while a disk is attached.
@@ -261,21 +331,31 @@ func (n *Node) notifyHelper(m *Minor, name string, nh uint32, status uint32) {
 }
 
 // broadcastStateChange sends DRBD_EVENT and the events2 CHANGE messages
-// for the objects whose reported fields changed.
+// for the objects whose reported fields changed, in the kernel's order
+// (resource, connection, device, peer device; all but the last with
+// NOTIFY_CONTINUES).
 func (n *Node) broadcastStateChange(m *Minor, c statemachine.StateChange) {
 	n.multicast(&n.evSeq, n.statusMessage(m, genl.CmdEvent, genl.SIBStateChange, &c))
-	resChanged := c.Old.Role != c.New.Role || c.Old.Susp != c.New.Susp ||
-		c.Old.SuspNod != c.New.SuspNod || c.Old.SuspFen != c.New.SuspFen
-	devChanged := c.Old.Disk != c.New.Disk
-	if resChanged {
+	o, w := c.Old, c.New
+	var msgs []func(nh uint32) *genl.Message
+	if o.Role != w.Role || o.Susp != w.Susp || o.SuspNod != w.SuspNod || o.SuspFen != w.SuspFen {
+		msgs = append(msgs, func(nh uint32) *genl.Message { return n.resourceMessage(genl.CmdResourceState, m.res, nh) })
+	}
+	if o.Conn != w.Conn || o.Peer != w.Peer {
+		msgs = append(msgs, func(nh uint32) *genl.Message { return n.connectionMessage(genl.CmdConnectionState, m.res, nh) })
+	}
+	if o.Disk != w.Disk {
+		msgs = append(msgs, func(nh uint32) *genl.Message { return n.deviceMessage(genl.CmdDeviceState, m, nh) })
+	}
+	if *peerInfo(o) != *peerInfo(w) {
+		msgs = append(msgs, func(nh uint32) *genl.Message { return n.peerDeviceMessage(genl.CmdPeerDeviceState, m, nh) })
+	}
+	for i, f := range msgs {
 		nh := genl.NotifyChange
-		if devChanged {
+		if i < len(msgs)-1 {
 			nh |= genl.NotifyContinues
 		}
-		n.notifyResource(m.res, nh)
-	}
-	if devChanged {
-		n.notifyDevice(m, genl.NotifyChange)
+		n.multicast(&n.notiSeq, f(nh))
 	}
 }
 
@@ -311,8 +391,28 @@ func (n *Node) Dump(ctx context.Context, r *server.Request, emit func(*genl.Mess
 				}
 			}
 		}
-	case genl.CmdGetConnections, genl.CmdGetPeerDevices:
-		// No connection is configured (no net_conf) on a single node.
+	case genl.CmdGetConnections:
+		for _, res := range n.sortedResources() {
+			n.mu.Lock()
+			configured := res.netConf != nil
+			n.mu.Unlock()
+			if match(res) && configured {
+				if err := emit(n.connectionMessage(genl.CmdGetConnections, res, 0)); err != nil {
+					return err
+				}
+			}
+		}
+	case genl.CmdGetPeerDevices:
+		for _, m := range n.sortedMinors() {
+			n.mu.Lock()
+			configured := m.res.netConf != nil
+			n.mu.Unlock()
+			if match(m.res) && configured {
+				if err := emit(n.peerDeviceMessage(genl.CmdGetPeerDevices, m, 0)); err != nil {
+					return err
+				}
+			}
+		}
 	case genl.CmdGetInitialState:
 		for _, res := range n.sortedResources() {
 			n.mu.Lock()
@@ -320,12 +420,12 @@ func (n *Node) Dump(ctx context.Context, r *server.Request, emit func(*genl.Mess
 			n.mu.Unlock()
 			// as the kernel: the resource, its connection, the devices, the peer devices
 			msgs := []*genl.Message{n.resourceMessage(genl.CmdResourceState, res, genl.NotifyExists),
-				n.connectionMessage(res, genl.NotifyExists)}
+				n.connectionMessage(genl.CmdConnectionState, res, genl.NotifyExists)}
 			for _, m := range vols {
 				msgs = append(msgs, n.deviceMessage(genl.CmdDeviceState, m, genl.NotifyExists))
 			}
 			for _, m := range vols {
-				msgs = append(msgs, n.peerDeviceMessage(m, genl.NotifyExists))
+				msgs = append(msgs, n.peerDeviceMessage(genl.CmdPeerDeviceState, m, genl.NotifyExists))
 			}
 			for i, msg := range msgs {
 				if i < len(msgs)-1 {

@@ -9,6 +9,7 @@ import (
 	"udrbd/genl"
 	"udrbd/genl/server"
 	"udrbd/metadata"
+	"udrbd/statemachine"
 )
 
 var _ server.Handler = (*Node)(nil)
@@ -256,17 +257,7 @@ func (n *Node) dispatch(ctx context.Context, q *request) (drbd.Reply, string) {
 		return m.dev.Outdate(ctx), ""
 
 	case genl.CmdInvalidate:
-		return m.dev.Invalidate(ctx, func() error {
-			l := m.ld()
-			l.mu.Lock()
-			nbits := (l.capacity + 7) / 8
-			for b := uint64(0); b < nbits; b++ {
-				l.bm.Set(b)
-			}
-			l.markAllBitmapDirty()
-			l.mu.Unlock()
-			return l.writeBitmap()
-		}), ""
+		return m.dev.Invalidate(ctx, m.setAllBits), ""
 
 	case genl.CmdSuspendIO:
 		return m.dev.SuspendIOAdmin(ctx), ""
@@ -319,15 +310,64 @@ func (n *Node) dispatch(ctx context.Context, q *request) (drbd.Reply, string) {
 	case genl.CmdGetStatus:
 		return ok(drbd.NoError, "")
 
-	case genl.CmdDisconnect:
-		// Never connected: SS_ALREADY_STANDALONE counts as success.
-		return ok(drbd.NoError, "")
+	case genl.CmdConnect:
+		return n.connect(q)
 
-	case genl.CmdConnect, genl.CmdChgNetOpts, genl.CmdResize, genl.CmdStartOV,
-		genl.CmdInvalPeer, genl.CmdPauseSync, genl.CmdResumeSync:
-		return ok(drbd.ErrInvalidRequest, "not supported by udrbd yet (single node)")
+	case genl.CmdDisconnect:
+		dp, err := genl.Get[*genl.DisconnectParms](msg)
+		if err != nil {
+			return setErr(err)
+		}
+		return n.disconnect(ctx, q.res, dp != nil && dp.ForceDisconnect), ""
+
+	case genl.CmdChgNetOpts:
+		return n.netOptions(q)
+
+	case genl.CmdInvalPeer:
+		return m.dev.InvalidateRemote(ctx, m.setAllBits), ""
+
+	case genl.CmdPauseSync:
+		if m.dev.RequestState(ctx, statemachine.NSUserIsp(true), statemachine.CSVerbose) == drbd.SSNothingToDo {
+			return ok(drbd.ErrPauseIsSet, "")
+		}
+		return drbd.Reply(drbd.NoError), ""
+
+	case genl.CmdResumeSync:
+		rv := m.dev.RequestState(ctx, statemachine.NSUserIsp(false), statemachine.CSVerbose)
+		if rv == drbd.SSNothingToDo {
+			st := m.dev.State()
+			if st.Conn == drbd.CPausedSyncS || st.Conn == drbd.CPausedSyncT {
+				if st.AftrIsp {
+					return ok(drbd.ErrPicAfterDep, "")
+				}
+				return ok(drbd.ErrPicPeerDep, "")
+			}
+			return ok(drbd.ErrPauseIsClear, "")
+		}
+		return drbd.Reply(drbd.NoError), ""
+
+	case genl.CmdStartOV:
+		p, err := genl.Get[*genl.StartOVParms](msg)
+		if err != nil {
+			return setErr(err)
+		}
+		if pd := m.peerDevice(); pd != nil && p != nil {
+			pd.StartVerifyAt(p.OVStartSector)
+		}
+		return drbd.Reply(m.dev.RequestState(ctx, statemachine.NSConn(drbd.CVerifyS), statemachine.CSVerbose|statemachine.CSOrdered)), ""
+
+	case genl.CmdResize:
+		return ok(drbd.ErrInvalidRequest, "resize is not supported by udrbd yet")
 	}
 	return 0, ""
+}
+
+// setAllBits marks the whole bitmap out of sync and writes it
+// (drbd_bmio_set_n_write); the caller holds a local reference.
+func (m *Minor) setAllBits() error {
+	l := m.ld()
+	l.SetAll()
+	return l.writeBitmap()
 }
 
 var _ = metadata.LCFree

@@ -16,6 +16,7 @@ import (
 	"udrbd/drbd"
 	"udrbd/genl"
 	"udrbd/metadata"
+	"udrbd/peer"
 	"udrbd/statemachine"
 )
 
@@ -34,6 +35,8 @@ type Minor struct {
 	diskConf *genl.DiskConf // the attached (or last attached) disk_conf
 	edUUID   uint64         // exposed data UUID
 	noBlock  bool           // attach must not create the block device (restore)
+	size     uint64         // exposed size in sectors without a block device (diskless)
+	pd       *peer.PeerDevice
 
 	reads, writes atomic.Uint64 // KiB, for statistics
 	upper         atomic.Int32  // requests in flight
@@ -45,8 +48,9 @@ func newMinor(n *Node, r *Resource, minor, vol uint32) *Minor {
 	m := &Minor{n: n, res: r, minor: minor, vol: vol,
 		log: n.log.With("resource", r.name, "minor", minor)}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
-	m.dev = statemachine.New(m, nil, statemachine.Config{OnNoData: drbd.OnNoData(r.opts.OnNoData)})
+	m.dev = statemachine.New(m, minorPeer{m}, statemachine.Config{OnNoData: drbd.OnNoData(r.opts.OnNoData)})
 	m.dev.Subscribe(m.stateChanged)
+	m.pd = r.conn.AddVolume(m)
 	return m
 }
 
@@ -90,6 +94,18 @@ func (m *Minor) Execute(d *statemachine.Device, e statemachine.Effect) error {
 		}
 	case statemachine.EffHelper:
 		m.n.runHelper(m, e.Helper)
+	case statemachine.EffSendState:
+		if pd := m.peerDevice(); pd != nil {
+			pd.SendState(e.State)
+		}
+	case statemachine.EffSendUUIDs:
+		if pd := m.peerDevice(); pd != nil {
+			pd.SendUUIDs()
+		}
+	case statemachine.EffSendSizes:
+		if pd := m.peerDevice(); pd != nil {
+			pd.SendSizes()
+		}
 	}
 	return nil
 }
@@ -98,6 +114,9 @@ func (m *Minor) Execute(d *statemachine.Device, e statemachine.Effect) error {
 // flags follow the state (after_state_ch), and the change is broadcast.
 func (m *Minor) stateChanged(c statemachine.StateChange) {
 	m.log.Info("state change", "from", stateString(c.Old), "to", stateString(c.New))
+	if pd := m.peerDevice(); pd != nil {
+		pd.AfterStateChange(c.Old, c.New)
+	}
 	if c.New.Disk >= drbd.DInconsistent && m.dev.GetLdevIfState(drbd.DInconsistent) {
 		l := m.ld()
 		l.mu.Lock()
@@ -171,95 +190,132 @@ func (m *Minor) do(io *IO) error {
 	if io.Op != OpRead && io.Op != OpFlush && st.Role != drbd.RPrimary {
 		return errRO
 	}
-	if !m.dev.GetLdev() {
-		// Diskless and no peer: nothing to read from or write to.
+	pd := m.peerDevice()
+	var l *ldev
+	if m.dev.GetLdev() {
+		defer m.dev.PutLdev()
+		l = m.ld()
+	}
+	if l == nil && (pd == nil || (!peer.CanReadRemote(st) && !peer.ShouldReplicate(st))) {
+		// Diskless and no peer with data: nothing to read from or write to.
 		return errIO
 	}
-	defer m.dev.PutLdev()
-	l := m.ld()
-	if l == nil {
-		return errIO
-	}
-	if io.Op != OpFlush && (io.Offset < 0 || uint64(io.Offset)+uint64(io.Length) > l.capacity<<9) {
+	if io.Op != OpFlush && (io.Offset < 0 || uint64(io.Offset)+uint64(io.Length) > m.Capacity()<<9) {
 		return errNoSp
 	}
 	switch io.Op {
 	case OpRead:
 		m.reads.Add(uint64(io.Length) >> 10)
-		if _, err := l.data.ReadAt(io.Buf[:io.Length], io.Offset); err != nil {
+		if l != nil && mayReadLocally(st, l, io.Offset, io.Length) {
+			_, err := l.data.ReadAt(io.Buf[:io.Length], io.Offset)
+			if err == nil {
+				return nil
+			}
 			m.log.Error("local read failed", "offset", io.Offset, "err", err)
 			m.dev.IOError(statemachine.ReadError)
-			return errIO
 		}
-		return nil
-	case OpFlush:
-		if l.conf.DiskFlushes {
-			if err := unix.Fdatasync(int(l.data.Fd())); err != nil {
-				m.dev.IOError(statemachine.WriteError)
-				return errIO
+		if pd != nil && peer.CanReadRemote(m.dev.State()) {
+			if err := pd.Read(io.Buf[:io.Length], uint64(io.Offset)>>9); err == nil {
+				return nil
 			}
 		}
+		return errIO
+	case OpFlush:
+		var err error
+		if l != nil && l.conf.DiskFlushes {
+			if err = unix.Fdatasync(int(l.data.Fd())); err != nil {
+				m.dev.IOError(statemachine.WriteError)
+			}
+		}
+		if pd != nil {
+			pd.StartWrite(peer.Write{}) // an empty flush closes the epoch
+		}
+		if err != nil && l != nil && !peer.ShouldReplicate(m.dev.State()) {
+			return errIO
+		}
 		return nil
 	}
-	// Writes: extent by extent through the activity log.
+	// Writes: the activity log covers every extent first, then the write
+	// goes to the peer and to the local disk.
 	m.writes.Add(uint64(io.Length) >> 10)
-	off, n := io.Offset, io.Length
-	for n > 0 {
-		enr := actlog.Extent(uint64(off))
-		extEnd := int64(enr+1) << actlog.ExtentShift
-		chunk := int(min(int64(n), extEnd-off))
-		useAL := !l.alSuspended.Load()
-		if useAL {
-			l.al.BeginIO(enr)
-		}
-		err := m.writeChunk(l, io, off, chunk, io.Length-n)
-		l.setOutOfSync(off, chunk)
-		if useAL {
-			l.al.CompleteIO(enr)
-		}
-		if err != nil {
-			m.log.Error("local write failed", "op", io.Op, "offset", off, "err", err)
-			m.dev.IOError(statemachine.WriteError)
-			return errIO
-		}
-		off += int64(chunk)
-		n -= chunk
+	useAL := l != nil && !l.alSuspended.Load()
+	firstExt, lastExt := actlog.Extent(uint64(io.Offset)), actlog.Extent(uint64(io.Offset)+uint64(max(io.Length, 1))-1)
+	if useAL {
+		l.al.BeginIORange(firstExt, lastExt)
+		defer l.al.CompleteIORange(firstExt, lastExt)
 	}
-	if io.FUA && l.conf.DiskFlushes {
-		if err := unix.Fdatasync(int(l.data.Fd())); err != nil {
-			m.dev.IOError(statemachine.WriteError)
-			return errIO
+	var r *peer.Request
+	if pd != nil {
+		w := peer.Write{Sector: uint64(io.Offset) >> 9, Size: io.Length, FUA: io.FUA, NoUnmap: io.NoUnmap}
+		switch io.Op {
+		case OpWrite:
+			w.Data = io.Buf[:io.Length]
+		case OpDiscard:
+			w.Kind = peer.KindDiscard
+		case OpWriteZeroes:
+			w.Kind = peer.KindZeroes
 		}
+		r = pd.StartWrite(w)
+	}
+	localOK := false
+	if l != nil {
+		err := m.writeLocal(l, io)
+		if err != nil {
+			m.log.Error("local write failed", "op", io.Op, "offset", io.Offset, "err", err)
+			m.dev.IOError(statemachine.WriteError)
+		} else {
+			localOK = true
+		}
+	}
+	netOK := false
+	if r != nil {
+		netOK = r.Wait()
+		r.Complete()
+	} else if l != nil {
+		l.setOutOfSync(io.Offset, io.Length)
+	}
+	if !localOK && !netOK {
+		return errIO
 	}
 	return nil
 }
 
-func (m *Minor) writeChunk(l *ldev, io *IO, off int64, n, bufOff int) error {
+// mayReadLocally is drbd_may_do_local_read: UpToDate data, or an
+// Inconsistent disk whose blocks of the range are in sync.
+func mayReadLocally(st drbd.State, l *ldev, off int64, n int) bool {
+	if st.Disk == drbd.DUpToDate {
+		return true
+	}
+	if st.Disk != drbd.DInconsistent {
+		return false
+	}
+	first := uint64(off) >> metadata.BMBlockShift
+	last := (uint64(off) + uint64(max(n, 1)) - 1) >> metadata.BMBlockShift
+	return l.FindNext(first) > last
+}
+
+// writeLocal writes a request's data (or zeroes a range) on the backing
+// device, FUA included.
+func (m *Minor) writeLocal(l *ldev, io *IO) error {
 	switch io.Op {
 	case OpWrite:
-		_, err := l.data.WriteAt(io.Buf[bufOff:bufOff+n], off)
-		return err
-	case OpDiscard, OpWriteZeroes:
-		mode := uint32(unix.FALLOC_FL_PUNCH_HOLE | unix.FALLOC_FL_KEEP_SIZE)
-		if io.Op == OpWriteZeroes && io.NoUnmap {
-			mode = unix.FALLOC_FL_ZERO_RANGE | unix.FALLOC_FL_KEEP_SIZE
+		if _, err := l.data.WriteAt(io.Buf[:io.Length], io.Offset); err != nil {
+			return err
 		}
-		err := unix.Fallocate(int(l.data.Fd()), mode, off, int64(n))
-		if err == nil || io.Op == OpDiscard {
-			return nil // a discard that cannot be done is no error
+	case OpDiscard:
+		// a discard that cannot be done is no error
+		_ = zeroRange(l, io.Offset, int64(io.Length), false)
+	case OpWriteZeroes:
+		if err := zeroRange(l, io.Offset, int64(io.Length), io.NoUnmap); err != nil {
+			return err
 		}
-		// Fall back to writing zeros (page aligned, for O_DIRECT).
-		z := alignedZeros(min(n, 1<<20))
-		for done := 0; done < n; {
-			c := min(len(z), n-done)
-			if _, err := l.data.WriteAt(z[:c], off+int64(done)); err != nil {
-				return err
-			}
-			done += c
-		}
-		return nil
+	default:
+		return errors.New("unsupported op")
 	}
-	return errors.New("unsupported op")
+	if io.FUA && l.conf.DiskFlushes {
+		return unix.Fdatasync(int(l.data.Fd()))
+	}
+	return nil
 }
 
 // attach is drbd_adm_attach around the state engine.
@@ -381,12 +437,16 @@ func (m *Minor) setRole(ctx context.Context, role drbd.Role, force bool) drbd.Re
 	if drbd.StateRV(rep) < drbd.SSSuccess || drbd.StateRV(rep) == drbd.SSNothingToDo {
 		return rep
 	}
+	forced := role == drbd.RPrimary && force && before.Disk < drbd.DUpToDate
+	if forced {
+		m.log.Warn("Forced to consider local data as UpToDate!")
+	}
 	if m.dev.GetLdevIfState(drbd.DInconsistent) {
 		l := m.ld()
 		l.mu.Lock()
 		if role == drbd.RPrimary {
-			forced := force && before.Disk < drbd.DUpToDate
-			if (before.Conn < drbd.CConnected && l.sb.Bitmap() == 0) || forced {
+			cur := m.dev.State()
+			if ((cur.Conn < drbd.CConnected || cur.Pdsk <= drbd.DFailed) && l.sb.Bitmap() == 0) || forced {
 				l.sb.NewCurrent(rand.Uint64(), true)
 			}
 			l.sb.SetUUIDRaw(metadata.UICurrent, l.sb.Current(), true)
@@ -400,6 +460,13 @@ func (m *Minor) setRole(ctx context.Context, role drbd.Role, force bool) drbd.Re
 			m.dev.IOError(statemachine.MetaIOError)
 		}
 		m.dev.PutLdev()
+	}
+	if pd := m.peerDevice(); pd != nil && m.dev.State().Conn >= drbd.CWFReportParams {
+		// if this was forced, the peer should consider a resync
+		if forced {
+			pd.SendUUIDs()
+		}
+		pd.SendState(m.dev.State())
 	}
 	return rep
 }

@@ -15,6 +15,7 @@ import (
 
 	"udrbd/drbd"
 	"udrbd/genl"
+	"udrbd/peer"
 )
 
 // Options configure a Node.
@@ -64,6 +65,10 @@ type Resource struct {
 	opts genl.ResOpts
 	vols map[uint32]*Minor
 	wo   atomic.Uint32 // write_ordering (woNone..woBarrier), starts at barrier
+
+	conn             *peer.Conn    // the resource's one connection (StandAlone until connect)
+	netConf          *genl.NetConf // set while connect is configured
+	myAddr, peerAddr []byte        // the connect's sockaddrs, as given
 }
 
 // Write-ordering methods (enum write_ordering_e, as reported in
@@ -202,7 +207,7 @@ func (n *Node) newResource(name string, opts *genl.ResOpts) (drbd.RetCode, strin
 		n.mu.Unlock()
 		return drbd.NoError, ""
 	}
-	r := &Resource{name: name, vols: map[uint32]*Minor{}}
+	r := &Resource{name: name, vols: map[uint32]*Minor{}, conn: peer.New(name, n.log)}
 	r.wo.Store(woBarrier)
 	genl.SetDefaults(&r.opts)
 	if opts != nil {
@@ -266,6 +271,8 @@ func (n *Node) delMinor(m *Minor) (drbd.RetCode, string) {
 	delete(n.minors, m.minor)
 	delete(m.res.vols, m.vol)
 	n.mu.Unlock()
+	m.res.conn.RemoveVolume(uint16(m.vol))
+	m.setPeerDevice(nil)
 	n.removeLinks(m)
 	n.notifyDevice(m, genl.NotifyDestroy)
 	m.close()
@@ -289,9 +296,12 @@ func (n *Node) delResource(r *Resource) (drbd.RetCode, string) {
 	return drbd.NoError, ""
 }
 
-// down is drbd_adm_down: demote, detach and delete every volume, then the
-// resource.
+// down is drbd_adm_down: disconnect, demote, detach and delete every
+// volume, then the resource.
 func (n *Node) down(ctx context.Context, r *Resource) (drbd.Reply, string) {
+	if rep := n.disconnect(ctx, r, true); rep != drbd.Reply(drbd.NoError) {
+		return rep, "failed to disconnect"
+	}
 	n.mu.Lock()
 	vols := r.sortedVols()
 	n.mu.Unlock()
@@ -342,7 +352,7 @@ func (n *Node) removeLinks(m *Minor) {
 
 // runHelper runs a usermode helper ("drbdadm <helper> <res>/<vol>" as the
 // kernel does) with the helper broadcasts around it.
-func (n *Node) runHelper(m *Minor, name string) {
+func (n *Node) runHelper(m *Minor, name string) int {
 	n.log.Warn("helper", "name", name, "resource", m.res.name, "minor", m.minor)
 	n.notifyHelper(m, name, genl.NotifyCall, 0)
 	status := 0
@@ -361,4 +371,5 @@ func (n *Node) runHelper(m *Minor, name string) {
 		}
 	}
 	n.notifyHelper(m, name, genl.NotifyResponse, uint32(status))
+	return status >> 8
 }

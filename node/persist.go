@@ -22,6 +22,10 @@ type savedResource struct {
 	Name    string        `json:"name"`
 	Options genl.ResOpts  `json:"options"`
 	Volumes []savedVolume `json:"volumes"`
+	// the connection, while configured (connect until disconnect)
+	Net      *genl.NetConf `json:"net,omitempty"`
+	MyAddr   []byte        `json:"my_addr,omitempty"`
+	PeerAddr []byte        `json:"peer_addr,omitempty"`
 }
 
 type savedVolume struct {
@@ -43,7 +47,7 @@ func (n *Node) saveConfig() {
 	var c savedConfig
 	for _, r := range n.sortedResources() {
 		n.mu.Lock()
-		sr := savedResource{Name: r.name, Options: r.opts}
+		sr := savedResource{Name: r.name, Options: r.opts, Net: r.netConf, MyAddr: r.myAddr, PeerAddr: r.peerAddr}
 		vols := r.sortedVols()
 		n.mu.Unlock()
 		for _, m := range vols {
@@ -136,6 +140,13 @@ func (n *Node) Restore(ctx context.Context) error {
 						errs = append(errs, fmt.Errorf("minor %d: block device: %w", sv.Minor, err))
 					}
 				}
+			}
+		}
+	}
+	for _, sr := range c.Resources {
+		if r := n.resource(sr.Name); r != nil && sr.Net != nil {
+			if err := n.startConnection(r, sr.Net, sr.MyAddr, sr.PeerAddr); err != nil {
+				errs = append(errs, fmt.Errorf("resource %s: connect: %w", sr.Name, err))
 			}
 		}
 	}

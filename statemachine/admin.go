@@ -299,3 +299,30 @@ func (d *Device) Invalidate(ctx context.Context, setAllBits func() error) drbd.R
 	}
 	return srv(d.RequestState(ctx, NSConn(drbd.CStartingSyncT), CSVerbose|CSOrdered))
 }
+
+// InvalidateRemote is drbd_adm_invalidate_peer: with IO suspended, a full
+// sync as source is requested (conn StartingSyncS); a Primary without a
+// connection instead marks the peer's disk Inconsistent and setAllBits
+// the whole bitmap out of sync, so the next connect does a full sync.
+func (d *Device) InvalidateRemote(ctx context.Context, setAllBits func() error) drbd.Reply {
+	d.adm.Lock()
+	defer d.adm.Unlock()
+	if !d.GetLdev() {
+		return rc(drbd.ErrNoDisk)
+	}
+	defer d.PutLdev()
+	_ = d.SuspendIO(context.Background())
+	defer d.ResumeIO()
+	rv := d.RequestState(ctx, NSConn(drbd.CStartingSyncS), CSOrdered)
+	if rv < drbd.SSSuccess {
+		if rv == drbd.SSNeedConnection && d.State().Role == drbd.RPrimary {
+			rv = d.RequestState(ctx, NSPdsk(drbd.DInconsistent), CSVerbose)
+			if rv >= drbd.SSSuccess && setAllBits != nil && setAllBits() != nil {
+				return rc(drbd.ErrIOMDDisk)
+			}
+		} else {
+			rv = d.RequestState(ctx, NSConn(drbd.CStartingSyncS), CSVerbose)
+		}
+	}
+	return srv(rv)
+}

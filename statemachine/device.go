@@ -372,6 +372,27 @@ func (d *Device) ForceState(ch Change) drbd.StateRV {
 	return d.setStateLocked(ch.Apply(d.st), CSHard, nil)
 }
 
+// Change is drbd_change_state and the receiver's _drbd_set_state: fn
+// computes the new state from the current one under the state lock, and
+// it is committed with flags f (CSHard skips the soft checks). It never
+// asks the peer: the replication layer uses it for changes the peer asked
+// for or already agreed to. It returns SS_NOTHING_TO_DO when fn changes
+// nothing.
+func (d *Device) Change(f ChgFlags, fn func(drbd.State) drbd.State) drbd.StateRV {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.setStateLocked(fn(d.st), f, nil)
+}
+
+// SetStateSent sets the connection flag STATE_SENT: the handshake's
+// P_STATE is on its way, and role changes wait until it is answered.
+func (d *Device) SetStateSent(v bool) {
+	d.mu.Lock()
+	d.stateSent = v
+	d.mu.Unlock()
+	d.stateWait.Broadcast()
+}
+
 // ---- local disk references (drbd_int.h get_ldev / put_ldev) ----
 
 // GetLdevIfState takes a local-disk reference if the disk state is at

@@ -1,0 +1,187 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"udrbd/drbd"
+	"udrbd/genl"
+)
+
+// sockaddrIn is struct sockaddr_in as drbdsetup puts it into the cfg context.
+func sockaddrIn(t *testing.T, hostport string) []byte {
+	t.Helper()
+	a, err := net.ResolveTCPAddr("tcp4", hostport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 16)
+	binary.NativeEndian.PutUint16(b, unix.AF_INET)
+	binary.BigEndian.PutUint16(b[2:], uint16(a.Port))
+	copy(b[4:], a.IP.To4())
+	return b
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// pair is two nodes with one resource r0, minor 0, replicated over loopback.
+type pair struct {
+	t          *testing.T
+	a, b       *env
+	diskA      string
+	diskB      string
+	addrA      string
+	addrB      string
+	size       int64
+	netOptions func(*genl.NetConf)
+}
+
+func newPair(t *testing.T, size int64) *pair {
+	p := &pair{t: t, size: size}
+	da, db := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	_ = os.MkdirAll(da, 0o700)
+	_ = os.MkdirAll(db, 0o700)
+	p.diskA, p.diskB = mkdisk(t, da, size), mkdisk(t, db, size)
+	p.a, p.b = start(t, da, &fakeLayer{}), start(t, db, &fakeLayer{})
+	p.addrA = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	p.addrB = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	for _, e := range []*env{p.a, p.b} {
+		disk := p.diskA
+		if e == p.b {
+			disk = p.diskB
+		}
+		e.want(e.req(genl.CmdNewResource, genl.MinorNone, res("r0")), noError, "new-resource")
+		e.want(e.req(genl.CmdNewMinor, 0, res("r0", 0)), noError, "new-minor")
+		dc := diskConf(disk, 67)
+		dc.CPlanAhead, dc.ResyncRate = 0, 200<<10 // fixed rate, 200 MiB/s
+		dc.Present.Add(genl.DiskConfCPlanAhead, genl.DiskConfResyncRate)
+		e.want(e.req(genl.CmdAttach, 0, dc), noError, "attach")
+	}
+	return p
+}
+
+func (p *pair) connect(e *env, opts ...func(*genl.NetConf)) {
+	p.t.Helper()
+	my, peer := p.addrA, p.addrB
+	if e == p.b {
+		my, peer = peer, my
+	}
+	cc := res("r0")
+	cc.CtxMyAddr, cc.CtxPeerAddr = sockaddrIn(p.t, my), sockaddrIn(p.t, peer)
+	cc.Present.Add(genl.CfgContextCtxMyAddr, genl.CfgContextCtxPeerAddr)
+	nc := &genl.NetConf{ConnectInt: 1, PingInt: 1, PingTimeo: 5, Timeout: 20}
+	nc.Present.Add(genl.NetConfConnectInt, genl.NetConfPingInt, genl.NetConfPingTimeo, genl.NetConfTimeout)
+	for _, o := range opts {
+		o(nc)
+	}
+	e.want(e.req(genl.CmdConnect, genl.MinorNone, cc, nc), success, "connect")
+}
+
+// waitFor polls until cond holds for both nodes' minor 0.
+func (p *pair) waitFor(what string, cond func(a, b drbd.State) bool) {
+	p.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond(p.a.state(0), p.b.state(0)) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.t.Fatalf("%s: timed out; a %s, b %s", what, stateString(p.a.state(0)), stateString(p.b.state(0)))
+}
+
+func upToDate(a, b drbd.State) bool {
+	return a.Conn == drbd.CConnected && b.Conn == drbd.CConnected &&
+		a.Disk == drbd.DUpToDate && b.Disk == drbd.DUpToDate && a.Pdsk == drbd.DUpToDate && b.Pdsk == drbd.DUpToDate
+}
+
+// dataSum compares the data areas of the two backing files.
+func (p *pair) sameData(n int64) {
+	p.t.Helper()
+	ra, err := os.ReadFile(p.diskA)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	rb, err := os.ReadFile(p.diskB)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if !bytes.Equal(ra[:n], rb[:n]) {
+		for i := int64(0); i < n; i += 4096 {
+			if !bytes.Equal(ra[i:i+4096], rb[i:i+4096]) {
+				p.t.Fatalf("data differ at block %d (offset %d)", i/4096, i)
+			}
+		}
+	}
+}
+
+func writeRandom(t *testing.T, e *env, rng *rand.Rand, n int, size int64) {
+	t.Helper()
+	h := e.blocks.dev(0).h
+	for i := 0; i < n; i++ {
+		blocks := 1 + rng.IntN(32)
+		off := int64(rng.IntN(int(size/4096)-blocks)) * 4096
+		buf := make([]byte, blocks*4096)
+		for j := range buf {
+			buf[j] = byte(rng.Uint32())
+		}
+		if err := submit(h, OpWrite, off, buf); err != nil {
+			t.Fatalf("write at %d: %v", off, err)
+		}
+	}
+}
+
+func TestReplicationSyncAndResync(t *testing.T) {
+	const size = 32 << 20
+	p := newPair(t, size)
+	p.connect(p.a)
+	p.connect(p.b)
+	p.waitFor("connected", func(a, b drbd.State) bool {
+		return a.Conn == drbd.CConnected && b.Conn == drbd.CConnected &&
+			a.Disk == drbd.DInconsistent && b.Pdsk == drbd.DInconsistent
+	})
+	p.a.want(p.a.req(genl.CmdPrimary, 0, force()), success, "primary --force")
+	p.waitFor("initial full sync", upToDate)
+	data := p.a.n.minor(0).Capacity() << 9
+	p.sameData(int64(data))
+
+	// replicated writes (protocol C)
+	rng := rand.New(rand.NewPCG(1, 2))
+	writeRandom(t, p.a, rng, 200, int64(data))
+	p.sameData(int64(data))
+	if w := p.a.n.minor(0).ld().oos(); w != 0 {
+		t.Fatalf("%d blocks out of sync after replicated writes", w)
+	}
+
+	// disconnect, write, reconnect: a bitmap-based resync of only those blocks
+	p.b.want(p.b.req(genl.CmdDisconnect, genl.MinorNone, res("r0")), noError, "disconnect")
+	p.waitFor("disconnected", func(a, b drbd.State) bool { return b.Conn == drbd.CStandAlone && a.Conn == drbd.CWFConnection })
+	writeRandom(t, p.a, rng, 20, int64(data))
+	oos := p.a.n.minor(0).ld().oos()
+	if oos == 0 {
+		t.Fatal("writes while disconnected left no blocks out of sync")
+	}
+	p.connect(p.b)
+	p.waitFor("resync", upToDate)
+	p.sameData(int64(data))
+	t.Logf("resynced %d of %d blocks", oos, data/4096)
+	_ = context.Background
+}

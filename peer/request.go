@@ -1,0 +1,521 @@
+package peer
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"udrbd/drbd"
+	"udrbd/proto"
+)
+
+// WriteKind says what an application write is.
+type WriteKind int
+
+const (
+	KindWrite   WriteKind = iota // data
+	KindDiscard                  // REQ_OP_DISCARD (P_TRIM)
+	KindZeroes                   // REQ_OP_WRITE_ZEROES (P_ZEROES, or P_TRIM without FF_WZEROES)
+)
+
+// Write is one application write as the replication sees it.
+type Write struct {
+	Sector  uint64
+	Size    int
+	Data    []byte // KindWrite only; valid until Wait returns
+	Kind    WriteKind
+	FUA     bool
+	Flush   bool // REQ_PREFLUSH on a write with data
+	NoUnmap bool // WRITE_ZEROES with REQ_NOUNMAP
+}
+
+// Request is a replicated application write (the network half of struct
+// drbd_request): it is queued for the sender, sent as P_DATA (or P_TRIM,
+// P_ZEROES), acknowledged by the peer as its protocol promises, and kept
+// in the transfer log until the peer's P_BARRIER_ACK for its epoch.
+type Request struct {
+	pd    *PeerDevice
+	s     *session
+	w     Write
+	id    uint64
+	epoch uint32
+	proto int
+
+	mu      sync.Mutex
+	netDone bool // the protocol's promise is kept, or the request failed
+	netOK   bool
+	sent    bool
+	acked   bool // the barrier for its epoch was acked
+	done    chan struct{}
+	start   time.Time
+}
+
+// Wait blocks until the network half is done as the protocol promises
+// (A: sent, B: received by the peer, C: written by the peer) and reports
+// whether the peer has the data. On false the blocks were marked out of
+// sync already.
+func (r *Request) Wait() bool {
+	<-r.done
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.netOK
+}
+
+// Complete tells the replication that the whole application request
+// (local and network half) completed; a completed write closes the
+// current epoch, so writes that depend on it go into the next one
+// (drbd_req_complete).
+func (r *Request) Complete() {
+	r.s.tl.completed(r)
+}
+
+// finishNet ends the network half once.
+func (r *Request) finishNet(ok bool) {
+	r.mu.Lock()
+	if r.netDone {
+		r.mu.Unlock()
+		return
+	}
+	r.netDone, r.netOK = true, ok
+	r.mu.Unlock()
+	if !ok {
+		r.pd.outOfSync(r.w.Sector, r.w.Size)
+	}
+	close(r.done)
+}
+
+func (r *Request) gotAck(s *session, cmd proto.Cmd, a *proto.BlockAck) {
+	switch cmd {
+	case proto.CmdRecvAck, proto.CmdWriteAck:
+		r.finishNet(true)
+	case proto.CmdRSWriteAck:
+		r.pd.inSync(r.w.Sector, r.w.Size)
+		r.finishNet(true)
+	case proto.CmdNegAck:
+		r.finishNet(false)
+	case proto.CmdSuperseded, proto.CmdRetryWrite:
+		// two primaries' conflict resolution: not supported, see
+		// Config.TwoPrimaries refusal; treat as not replicated
+		r.finishNet(false)
+	}
+}
+
+func (r *Request) lost(*session) { r.finishNet(false) }
+
+// dpFlags are the wire flags of the write (bio_flags_to_wire plus the
+// protocol's ack request and, during a resync, DP_MAY_SET_IN_SYNC).
+func (r *Request) dpFlags(st drbd.State) uint32 {
+	f := uint32(0)
+	if r.w.FUA {
+		f |= proto.DPFUA
+	}
+	if r.w.Flush {
+		f |= proto.DPFlush
+	}
+	switch r.w.Kind {
+	case KindDiscard:
+		f |= proto.DPDiscard
+	case KindZeroes:
+		f |= proto.DPZeroes
+		if !r.w.NoUnmap {
+			f |= proto.DPDiscard
+		}
+	}
+	switch r.proto {
+	case proto.ProtB:
+		f |= proto.DPSendReceiveAck
+	case proto.ProtC:
+		f |= proto.DPSendWriteAck
+	}
+	if st.Conn >= drbd.CSyncSource && st.Conn <= drbd.CPausedSyncT {
+		f |= proto.DPMaySetInSync
+	}
+	return f
+}
+
+// ShouldReplicate is drbd_should_do_remote: replicate writes in this state.
+func ShouldReplicate(s drbd.State) bool {
+	return s.Pdsk == drbd.DUpToDate ||
+		(s.Pdsk >= drbd.DInconsistent && s.Conn >= drbd.CWFBitMapT && s.Conn < drbd.CAhead)
+}
+
+// ShouldSendOutOfSync is drbd_should_send_out_of_sync.
+func ShouldSendOutOfSync(s drbd.State) bool {
+	return s.Conn == drbd.CAhead || s.Conn == drbd.CWFBitMapS
+}
+
+// StartWrite is the replication part of drbd_send_and_submit for a write:
+// if the state asks for it, the write gets an epoch, enters the transfer
+// log and is queued for the sender; the caller then does the local write
+// and waits. It returns nil when the write is not replicated; the caller
+// then marks it out of sync (and, in Ahead or WFBitMapS, the peer is told
+// with P_OUT_OF_SYNC).
+func (pd *PeerDevice) StartWrite(w Write) *Request {
+	s := pd.c.session()
+	if s == nil || !s.alive() {
+		return nil
+	}
+	st := pd.dev().State()
+	if !ShouldReplicate(st) {
+		if ShouldSendOutOfSync(st) && w.Size > 0 {
+			s.sq.push(&oosItem{pd: pd, sector: w.Sector, size: w.Size})
+		}
+		return nil
+	}
+	if w.Size == 0 {
+		// an empty flush maps to a P_BARRIER: close the epoch
+		s.tl.closeEpoch(s)
+		return nil
+	}
+	r := &Request{pd: pd, s: s, w: w, proto: s.protocol(), done: make(chan struct{}), start: time.Now()}
+	if r.proto != proto.ProtA {
+		r.id = s.register(r)
+	} else {
+		s.reqMu.Lock()
+		s.nextID++
+		r.id = s.nextID
+		s.reqMu.Unlock()
+	}
+	pd.writing.lock(w.Sector, w.Size)
+	if !s.tl.add(s, r) {
+		pd.writing.unlock(w.Sector, w.Size)
+		s.lookup(r.id, true)
+		return nil
+	}
+	s.sq.push(r)
+	return r
+}
+
+// Release drops the request's hold on its blocks (the application request
+// is done with them).
+func (r *Request) release() { r.pd.writing.unlock(r.w.Sector, r.w.Size) }
+
+// protocol is the wire protocol in effect (the peer's P_PROTOCOL agreed).
+func (s *session) protocol() int { return s.conf.Protocol }
+
+// send puts the write on the wire (w_send_dblock): P_DATA with the data,
+// or P_TRIM / P_ZEROES without.
+func (r *Request) send(s *session, st drbd.State) error {
+	seq := r.pd.nextSeq()
+	d := proto.Data{Sector: r.w.Sector, BlockID: r.id, SeqNum: seq, DPFlags: r.dpFlags(st)}
+	var err error
+	switch r.w.Kind {
+	case KindWrite:
+		dig := s.integrityDigest(r.w.Data)
+		err = s.sendData(r.pd.vnr, proto.CmdData, d.Append(nil), dig, r.w.Data)
+	default:
+		cmd := proto.CmdTrim
+		if r.w.Kind == KindZeroes && s.features&proto.FFWZeroes != 0 {
+			cmd = proto.CmdZeroes
+		}
+		err = s.sendData(r.pd.vnr, cmd, proto.Trim{Data: d, Size: uint32(r.w.Size)}.Append(nil))
+	}
+	r.mu.Lock()
+	r.sent = err == nil
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if r.proto == proto.ProtA {
+		r.finishNet(true)
+	}
+	return nil
+}
+
+// ---- the transfer log and epochs ----
+
+// transferLog is the list of replicated writes, oldest first, and the
+// epoch bookkeeping of the request side (current_tle_nr,
+// current_tle_writes).
+type transferLog struct {
+	mu       sync.Mutex
+	reqs     []*Request
+	cur      uint32 // current epoch number
+	curCount int    // writes in the current epoch
+	closed   bool   // the log is cleared: no more writes
+}
+
+func (t *transferLog) init() { t.cur = 1 }
+
+func (t *transferLog) add(s *session, r *Request) bool {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return false
+	}
+	r.epoch = t.cur
+	t.curCount++
+	t.reqs = append(t.reqs, r)
+	full := s.conf.MaxEpochSize > 0 && t.curCount >= s.conf.MaxEpochSize
+	t.mu.Unlock()
+	if full {
+		t.closeEpoch(s)
+	}
+	return true
+}
+
+// closeEpoch is start_new_tl_epoch: no point closing an empty epoch.
+func (t *transferLog) closeEpoch(s *session) {
+	t.mu.Lock()
+	if t.curCount == 0 {
+		t.mu.Unlock()
+		return
+	}
+	e := t.cur
+	t.cur++
+	t.curCount = 0
+	t.mu.Unlock()
+	s.sq.push(barrierItem(e))
+}
+
+func (t *transferLog) completed(r *Request) {
+	r.release()
+	t.mu.Lock()
+	cur := r.epoch == t.cur
+	t.mu.Unlock()
+	if cur {
+		t.closeEpoch(r.s)
+	}
+}
+
+// barrierAcked is tl_release: the writes of epoch e, the oldest in the
+// log, are on the peer's stable storage.
+func (t *transferLog) barrierAcked(s *session, e uint32, n uint32) error {
+	t.mu.Lock()
+	i := 0
+	for i < len(t.reqs) && t.reqs[i].epoch == e {
+		i++
+	}
+	if len(t.reqs) > 0 && t.reqs[0].epoch != e {
+		exp := t.reqs[0].epoch
+		t.mu.Unlock()
+		return fmt.Errorf("BAD! BarrierAck #%d received, expected #%d!", e, exp)
+	}
+	if uint32(i) != n {
+		t.mu.Unlock()
+		return fmt.Errorf("BAD! BarrierAck #%d received with n_writes=%d, expected n_writes=%d!", e, n, i)
+	}
+	done := t.reqs[:i]
+	t.reqs = append([]*Request(nil), t.reqs[i:]...)
+	t.mu.Unlock()
+	for _, r := range done {
+		r.mu.Lock()
+		r.acked = true
+		r.mu.Unlock()
+	}
+	return nil
+}
+
+// clear is tl_clear after the connection is lost: every write not yet
+// covered by a barrier ack may be missing on the peer, so its blocks go
+// out of sync, and writes still waiting for an ack complete.
+func (t *transferLog) clear(s *session) {
+	t.mu.Lock()
+	reqs := t.reqs
+	t.reqs = nil
+	t.closed = true
+	t.mu.Unlock()
+	for _, r := range reqs {
+		r.finishNet(false)
+		r.mu.Lock()
+		acked := r.acked
+		r.mu.Unlock()
+		if !acked {
+			r.pd.outOfSync(r.w.Sector, r.w.Size)
+		}
+	}
+}
+
+// oldest returns the oldest write still waiting for its ack (for the
+// request timeout), or nil.
+func (t *transferLog) oldest() *Request {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, r := range t.reqs {
+		r.mu.Lock()
+		d := r.netDone
+		r.mu.Unlock()
+		if !d {
+			return r
+		}
+	}
+	return nil
+}
+
+// ---- the sender ----
+
+// sendItem is work for the sender goroutine (the kernel's sender work
+// queue), which keeps P_DATA and P_BARRIER in order.
+type sendItem any
+
+type barrierItem uint32
+
+type oosItem struct {
+	pd     *PeerDevice
+	sector uint64
+	size   int
+}
+
+// sendQueue is an unbounded FIFO with a close.
+type sendQueue struct {
+	mu     sync.Mutex
+	cond   sync.Cond
+	items  []sendItem
+	closed bool
+}
+
+func (q *sendQueue) init() { q.cond.L = &q.mu }
+
+func (q *sendQueue) push(it sendItem) {
+	q.mu.Lock()
+	if !q.closed {
+		q.items = append(q.items, it)
+	}
+	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+func (q *sendQueue) pop() (sendItem, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.items) == 0 && !q.closed {
+		q.cond.Wait()
+	}
+	if q.closed {
+		return nil, false
+	}
+	it := q.items[0]
+	q.items[0] = nil
+	q.items = q.items[1:]
+	return it, true
+}
+
+func (q *sendQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.items = nil
+	q.mu.Unlock()
+	q.cond.Broadcast()
+}
+
+// sender is the sender thread for writes: P_DATA in transfer-log order,
+// each epoch closed by a P_BARRIER before the first write of the next
+// (maybe_send_barrier), P_OUT_OF_SYNC.
+func (s *session) sender() {
+	defer s.wg.Done()
+	sendEpoch, sendWrites := uint32(1), 0
+	barrier := func(e uint32) error {
+		if err := s.sendData(0, proto.CmdBarrier, proto.Barrier{Barrier: e}.Append(nil)); err != nil {
+			return err
+		}
+		return nil
+	}
+	for {
+		it, ok := s.sq.pop()
+		if !ok {
+			return
+		}
+		var err error
+		switch it := it.(type) {
+		case *Request:
+			if it.epoch != sendEpoch {
+				if sendWrites > 0 {
+					err = barrier(sendEpoch)
+				}
+				sendEpoch, sendWrites = it.epoch, 0
+			}
+			if err == nil {
+				err = it.send(s, it.pd.dev().State())
+				sendWrites++
+			}
+		case barrierItem:
+			if uint32(it) == sendEpoch && sendWrites > 0 {
+				err = barrier(sendEpoch)
+				sendEpoch, sendWrites = sendEpoch+1, 0
+			}
+		case *oosItem:
+			err = s.sendData(it.pd.vnr, proto.CmdOutOfSync, proto.BlockDesc{Sector: it.sector, BlkSize: uint32(it.size)}.Append(nil))
+		case func() error:
+			err = it()
+		}
+		if err != nil {
+			s.fail(drbd.CNetworkFailure, "")
+			return
+		}
+	}
+}
+
+// requestTimer is request_timer_fn: a write the peer does not answer
+// within timeout * ko-count ends the connection.
+func (s *session) requestTimer() {
+	defer s.wg.Done()
+	ent := s.conf.Timeout * time.Duration(max(s.conf.KoCount, 1))
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.dead:
+			return
+		case <-t.C:
+		}
+		if s.conf.KoCount == 0 || s.conf.Timeout == 0 {
+			continue
+		}
+		if r := s.tl.oldest(); r != nil {
+			r.mu.Lock()
+			sent, start := r.sent, r.start
+			r.mu.Unlock()
+			if sent && time.Since(start) > ent {
+				s.log.Warn("Remote failed to finish a request within ko-count * timeout")
+				s.fail(drbd.CTimeout, "")
+				return
+			}
+		}
+	}
+}
+
+// ---- reads from the peer ----
+
+// readReq is a P_DATA_REQUEST waiting for its P_DATA_REPLY.
+type readReq struct {
+	buf  []byte
+	err  error
+	done chan struct{}
+	once sync.Once
+}
+
+var errNoData = errors.New("peer has no good data")
+
+func (r *readReq) finish(err error) {
+	r.once.Do(func() { r.err = err; close(r.done) })
+}
+
+func (r *readReq) gotAck(_ *session, cmd proto.Cmd, _ *proto.BlockAck) {
+	if cmd == proto.CmdNegDReply {
+		r.finish(errNoData)
+	}
+}
+
+func (r *readReq) lost(*session) { r.finish(errNoData) }
+
+// Read reads from the peer's disk (a diskless node, or a read of blocks
+// that are not in sync here): P_DATA_REQUEST, answered by P_DATA_REPLY or
+// P_NEG_DREPLY.
+func (pd *PeerDevice) Read(buf []byte, sector uint64) error {
+	s := pd.c.session()
+	if s == nil || !s.alive() || pd.dev().State().Pdsk != drbd.DUpToDate {
+		return errNoData
+	}
+	r := &readReq{buf: buf, done: make(chan struct{})}
+	id := s.register(r)
+	if err := s.sendData(pd.vnr, proto.CmdDataRequest, proto.BlockReq{Sector: sector, BlockID: id, BlkSize: uint32(len(buf))}.Append(nil)); err != nil {
+		s.lookup(id, true)
+		return errNoData
+	}
+	<-r.done
+	return r.err
+}
+
+// CanReadRemote is what do_remote_read checks first: the peer has good data.
+func CanReadRemote(s drbd.State) bool { return s.Pdsk == drbd.DUpToDate }
