@@ -24,14 +24,14 @@ import (
 
 var _ peer.Volume = (*Minor)(nil)
 
-func (m *Minor) VNR() uint16                     { return uint16(m.vol) }
-func (m *Minor) Device() *statemachine.Device    { return m.dev }
-func (m *Minor) Logger() *slog.Logger            { return m.log }
-func (m *Minor) InUse() bool                     { return m.inUse() }
-func (m *Minor) Helper(name string) int          { return m.n.runHelper(m, name) }
-func (m *Minor) EdUUID() uint64                  { m.mu.Lock(); defer m.mu.Unlock(); return m.edUUID }
-func (m *Minor) SetEdUUID(u uint64)              { m.mu.Lock(); m.edUUID = u; m.mu.Unlock() }
-func (m *Minor) peerDevice() *peer.PeerDevice    { m.mu.Lock(); defer m.mu.Unlock(); return m.pd }
+func (m *Minor) VNR() uint16                       { return uint16(m.vol) }
+func (m *Minor) Device() *statemachine.Device      { return m.dev }
+func (m *Minor) Logger() *slog.Logger              { return m.log }
+func (m *Minor) InUse() bool                       { return m.inUse() }
+func (m *Minor) Helper(name string) int            { return m.n.runHelper(m, name) }
+func (m *Minor) EdUUID() uint64                    { m.mu.Lock(); defer m.mu.Unlock(); return m.edUUID }
+func (m *Minor) SetEdUUID(u uint64)                { m.mu.Lock(); m.edUUID = u; m.mu.Unlock() }
+func (m *Minor) peerDevice() *peer.PeerDevice      { m.mu.Lock(); defer m.mu.Unlock(); return m.pd }
 func (m *Minor) setPeerDevice(pd *peer.PeerDevice) { m.mu.Lock(); m.pd = pd; m.mu.Unlock() }
 
 // Disk returns the attached backing device (a local reference is held).

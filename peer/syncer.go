@@ -189,7 +189,9 @@ func (pd *PeerDevice) startResync(s *session, side drbd.ConnState) {
 
 // rsFollowState starts and stops the request generator with the state.
 func (pd *PeerDevice) rsFollowState(os, ns drbd.State) {
-	target := func(c drbd.ConnState) bool { return c == drbd.CSyncTarget || c == drbd.CPausedSyncT || c == drbd.CVerifyS }
+	target := func(c drbd.ConnState) bool {
+		return c == drbd.CSyncTarget || c == drbd.CPausedSyncT || c == drbd.CVerifyS
+	}
 	if ns.Conn == drbd.CVerifyS && os.Conn != drbd.CVerifyS || ns.Conn == drbd.CVerifyT && os.Conn != drbd.CVerifyT {
 		pd.startVerify(ns.Conn)
 	}
