@@ -530,8 +530,7 @@ func (pd *PeerDevice) syncHandshake(s *session, peerRole drbd.Role, peerDisk drb
 	if r.Dropped() {
 		return drbd.CMask
 	}
-	if r.FullSync {
-		pd.log.Info("Writing the whole bitmap, full sync required after drbd_sync_handshake.")
+	if r.FullSync { // the handshake logged "Writing the whole bitmap, full sync required ..."
 		d.SetAll()
 		if err := d.WriteBitmap(); err != nil {
 			return drbd.CMask

@@ -8,6 +8,11 @@ step() { echo "== $*"; }
 # must CMD...: run, fail with its output when it fails.
 must() { "$@" || fail "command failed ($?): $*"; }
 
+# iproute2's ip and tc, not busybox's applets of the same names (busybox sh runs its own
+# applets before searching PATH, and they know nothing of netns, veth or netem).
+ip() { /usr/sbin/ip "$@"; }
+tc() { /usr/sbin/tc "$@"; }
+
 # mkhost NAME ADDR/PREFIX: a network namespace joined to the initial namespace's bridge
 # "vbr0" by a veth pair; the host side is NAME-br, the namespace side eth0.
 mkhost() {
