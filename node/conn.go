@@ -31,8 +31,8 @@ func (m *Minor) InUse() bool                       { return m.inUse() }
 func (m *Minor) Helper(name string) int            { return m.n.runHelper(m, name) }
 func (m *Minor) EdUUID() uint64                    { m.mu.Lock(); defer m.mu.Unlock(); return m.edUUID }
 func (m *Minor) SetEdUUID(u uint64)                { m.mu.Lock(); m.edUUID = u; m.mu.Unlock() }
-func (m *Minor) peerDevice() *peer.PeerDevice      { m.mu.Lock(); defer m.mu.Unlock(); return m.pd }
-func (m *Minor) setPeerDevice(pd *peer.PeerDevice) { m.mu.Lock(); m.pd = pd; m.mu.Unlock() }
+func (m *Minor) peerDevice() *peer.PeerDevice      { return m.pd.Load() }
+func (m *Minor) setPeerDevice(pd *peer.PeerDevice) { m.pd.Store(pd) }
 
 // Disk returns the attached backing device (a local reference is held).
 func (m *Minor) Disk() peer.Disk {
@@ -43,26 +43,32 @@ func (m *Minor) Disk() peer.Disk {
 }
 
 // Capacity is the exposed size in sectors: the block device's, else the
-// attached disk's.
+// attached disk's. The data path calls it: it takes no lock but the
+// state engine's.
 func (m *Minor) Capacity() uint64 {
-	m.mu.Lock()
-	b := m.block
-	size := m.size
-	m.mu.Unlock()
-	if b != nil {
-		return uint64(b.Size()) >> 9
+	if size := m.exposed.Load(); size != 0 {
+		return size
 	}
-	return size
+	if m.dev.GetLdevIfState(drbd.DFailed) {
+		defer m.dev.PutLdev()
+		if l := m.ld(); l != nil {
+			return l.capacity
+		}
+	}
+	return 0
 }
 
 // SetCapacity changes the exposed size: the block device is made anew,
 // which only works while nobody has it open.
 func (m *Minor) SetCapacity(sectors uint64) error {
 	m.mu.Lock()
-	m.size = sectors
 	b := m.block
 	m.mu.Unlock()
-	if b == nil || uint64(b.Size())>>9 == sectors {
+	if b == nil {
+		m.exposed.Store(sectors)
+		return nil
+	}
+	if uint64(b.Size())>>9 == sectors {
 		return nil
 	}
 	if b.InUse() {

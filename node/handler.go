@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"math/rand/v2"
 	"syscall"
@@ -84,6 +85,12 @@ func (n *Node) prepare(q *request) (drbd.RetCode, string, bool) {
 	}
 	if name != "" {
 		q.res = n.resource(name)
+	} else if q.ctx != nil && q.ctx.Present.Has(genl.CfgContextCtxMyAddr) && q.ctx.Present.Has(genl.CfgContextCtxPeerAddr) &&
+		q.r.Msg.Cmd != genl.CmdConnect {
+		// DRBD_ADM_NEED_CONNECTION: the connection is named by its addresses
+		if q.res = n.resourceByAddrs(q.ctx.CtxMyAddr, q.ctx.CtxPeerAddr); q.res == nil {
+			return drbd.ErrInvalidRequest, "unknown connection", false
+		}
 	}
 	q.minor = n.minor(q.r.Msg.Minor)
 	if q.minor == nil && q.res != nil && q.ctx.Present.Has(genl.CfgContextCtxVolume) {
@@ -107,6 +114,19 @@ func (n *Node) prepare(q *request) (drbd.RetCode, string, bool) {
 		q.res = q.minor.res
 	}
 	return drbd.NoError, "", true
+}
+
+// resourceByAddrs is conn_get_by_addrs: the resource whose configured
+// connection has these endpoints.
+func (n *Node) resourceByAddrs(my, peer []byte) *Resource {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, r := range n.resources {
+		if r.myAddr != nil && bytes.Equal(r.myAddr, my) && bytes.Equal(r.peerAddr, peer) {
+			return r
+		}
+	}
+	return nil
 }
 
 // setErr turns a set's parse failure into the kernel's reply.

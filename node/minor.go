@@ -35,8 +35,8 @@ type Minor struct {
 	diskConf *genl.DiskConf // the attached (or last attached) disk_conf
 	edUUID   uint64         // exposed data UUID
 	noBlock  bool           // attach must not create the block device (restore)
-	size     uint64         // exposed size in sectors without a block device (diskless)
-	pd       *peer.PeerDevice
+	exposed  atomic.Uint64  // the exposed size in sectors (0: none yet); read by the data path without mu
+	pd       atomic.Pointer[peer.PeerDevice]
 
 	reads, writes atomic.Uint64 // KiB, for statistics
 	upper         atomic.Int32  // requests in flight
@@ -50,7 +50,7 @@ func newMinor(n *Node, r *Resource, minor, vol uint32) *Minor {
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.dev = statemachine.New(m, minorPeer{m}, statemachine.Config{OnNoData: drbd.OnNoData(r.opts.OnNoData)})
 	m.dev.Subscribe(m.stateChanged)
-	m.pd = r.conn.AddVolume(m)
+	m.pd.Store(r.conn.AddVolume(m))
 	return m
 }
 
@@ -114,6 +114,13 @@ func (m *Minor) Execute(d *statemachine.Device, e statemachine.Effect) error {
 // flags follow the state (after_state_ch), and the change is broadcast.
 func (m *Minor) stateChanged(c statemachine.StateChange) {
 	m.log.Info("state change", "from", stateString(c.Old), "to", stateString(c.New))
+	if c.Old.Conn < drbd.CConnected && c.New.Conn >= drbd.CConnected && m.dev.GetLdevIfState(drbd.DInconsistent) {
+		// drbd_resume_al: with a connection, writes go through the activity log again
+		if m.ld().alSuspended.Swap(false) {
+			m.log.Info("Resumed AL updates")
+		}
+		m.dev.PutLdev()
+	}
 	if pd := m.peerDevice(); pd != nil {
 		pd.AfterStateChange(c.Old, c.New)
 	}
@@ -393,6 +400,7 @@ func (m *Minor) ensureBlock(size int64) error {
 	if m.n.opts.Blocks == nil {
 		return nil
 	}
+	m.exposed.Store(uint64(size) >> 9) // requests come in while Create runs (the partition scan)
 	b, err := m.n.opts.Blocks.Create(int(m.minor), size, m)
 	if err != nil {
 		return err

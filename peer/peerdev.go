@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"udrbd/drbd"
 	"udrbd/metadata"
@@ -562,8 +561,8 @@ func (pd *PeerDevice) RequestStateChange(ctx context.Context, ch statemachine.Ch
 	if err := s.sendData(pd.vnr, cmd, proto.ReqState{Mask: ch.Mask, Val: ch.Val}.Append(nil)); err != nil {
 		return drbd.SSCWFailedByPeer
 	}
-	t := time.NewTimer(max(s.conf.Timeout, time.Second) * 2)
-	defer t.Stop()
+	// As the kernel's _req_st_cond: wait for the reply, however long the
+	// peer takes, until the connection is declared lost.
 	select {
 	case rv := <-s.stReply:
 		if rv >= int32(drbd.SSSuccess) {
@@ -577,8 +576,6 @@ func (pd *PeerDevice) RequestStateChange(ctx context.Context, ch statemachine.Ch
 		}
 		return drbd.SSCWFailedByPeer
 	case <-ctx.Done():
-		return drbd.SSCWFailedByPeer
-	case <-t.C:
 		return drbd.SSCWFailedByPeer
 	}
 }
