@@ -286,9 +286,11 @@ func (c *Conn) connect(ctx context.Context) (*session, verdict) {
 	return s, connectOK
 }
 
+// setTCPOpts: no Nagle delay (drbd_tcp_nodelay). Closing stays a plain
+// close: a reset would make the peer drop what it has not read yet (our
+// P_STATE after a failed handshake, say).
 func setTCPOpts(c *net.TCPConn) {
 	_ = c.SetNoDelay(true)
-	_ = c.SetLinger(0)
 }
 
 // handshake is drbd_do_features and drbd_do_auth on the data socket.

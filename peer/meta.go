@@ -101,7 +101,10 @@ func (s *session) gotMeta(h proto.Header, p []byte) error {
 	switch h.Cmd {
 	case proto.CmdPing:
 		return s.sendMeta(0, proto.CmdPingAck, nil)
-	case proto.CmdPingAck, proto.CmdDelayProbe:
+	case proto.CmdPingAck:
+		s.gotPingAck()
+		return nil
+	case proto.CmdDelayProbe:
 		return nil
 	case proto.CmdStateChgReply, proto.CmdConnStChgReply:
 		var r proto.ReqStateReply

@@ -653,7 +653,7 @@ func (pd *PeerDevice) gotReqState(s *session, cmd proto.Cmd, p *proto.ReqState) 
 		pd.considerRS = true
 		pd.mu.Unlock()
 	}
-	err := s.sendMeta(pd.vnr, replyCmd, proto.ReqStateReply{Retcode: int32(rv)}.Append(nil))
+	err := s.queueMeta(pd.vnr, replyCmd, proto.ReqStateReply{Retcode: int32(rv)}.Append(nil))
 	pd.syncMD()
 	return err
 }

@@ -50,6 +50,7 @@ func (s *session) receiver() {
 			continue
 		case errors.Is(err, errDisconnect):
 			s.stopping.Store(true)
+			s.drain()
 			s.fail(drbd.CDisconnecting, "")
 		case errors.Is(err, errConnReset), !s.alive():
 			s.fail(drbd.CNetworkFailure, "")
@@ -58,6 +59,15 @@ func (s *session) receiver() {
 		}
 		return
 	}
+}
+
+// drain lets the peer read what we sent before we go (our P_STATE, so it
+// reaches the same verdict, e.g. on a split brain): the data socket is shut
+// for writing, and we read until the peer closes or a second passes.
+func (s *session) drain() {
+	_ = s.data.CloseWrite()
+	_ = s.data.SetReadDeadline(time.Now().Add(time.Second))
+	_, _ = io.Copy(io.Discard, s.data)
 }
 
 // payload reads the rest of a packet into the small buffer.
@@ -447,5 +457,5 @@ func (s *session) receiveBarrier(nr uint32) error {
 			pd.putDisk()
 		}
 	}
-	return s.sendMeta(0, proto.CmdBarrierAck, proto.BarrierAck{Barrier: nr, SetSize: size}.Append(nil))
+	return s.queueMeta(0, proto.CmdBarrierAck, proto.BarrierAck{Barrier: nr, SetSize: size}.Append(nil))
 }

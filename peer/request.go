@@ -183,7 +183,6 @@ func (pd *PeerDevice) StartWrite(w Write) *Request {
 		s.lookup(r.id, true)
 		return nil
 	}
-	s.sq.push(r)
 	return r
 }
 
@@ -247,25 +246,30 @@ func (t *transferLog) add(s *session, r *Request) bool {
 	r.epoch = t.cur
 	t.curCount++
 	t.reqs = append(t.reqs, r)
-	full := s.conf.MaxEpochSize > 0 && t.curCount >= s.conf.MaxEpochSize
-	t.mu.Unlock()
-	if full {
-		t.closeEpoch(s)
+	// queued under the lock, so a barrier closing this epoch cannot
+	// overtake the write on its way to the sender
+	s.sq.push(r)
+	if s.conf.MaxEpochSize > 0 && t.curCount >= s.conf.MaxEpochSize {
+		t.closeEpochLocked(s)
 	}
+	t.mu.Unlock()
 	return true
 }
 
 // closeEpoch is start_new_tl_epoch: no point closing an empty epoch.
 func (t *transferLog) closeEpoch(s *session) {
 	t.mu.Lock()
+	t.closeEpochLocked(s)
+	t.mu.Unlock()
+}
+
+func (t *transferLog) closeEpochLocked(s *session) {
 	if t.curCount == 0 {
-		t.mu.Unlock()
 		return
 	}
 	e := t.cur
 	t.cur++
 	t.curCount = 0
-	t.mu.Unlock()
 	s.sq.push(barrierItem(e))
 }
 

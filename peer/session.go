@@ -57,6 +57,11 @@ type session struct {
 	pages *pageSem
 	// the peer's current epoch, as received
 	epoch peerEpoch
+	// meta packets for the ack sender
+	acks ackQueue
+	// waiters for the next P_PING_ACK (ping_peer)
+	pingMu      sync.Mutex
+	pingWaiters []chan struct{}
 	// ctx ends with the session
 	cctx    context.Context
 	ccancel context.CancelFunc
@@ -83,6 +88,7 @@ func newSession(c *Conn, conf Config, data, meta *net.TCPConn, resolveConflicts 
 	s.sq.init()
 	s.tl.init()
 	s.epoch.init()
+	s.acks.cond.L = &s.acks.mu
 	s.cctx, s.ccancel = context.WithCancel(context.Background())
 	s.lastRecv.Store(time.Now().UnixNano())
 	return s
@@ -120,6 +126,7 @@ func (s *session) fail(cs drbd.ConnState, why string) {
 		s.ccancel()
 		s.closeSockets()
 		s.sq.close()
+		s.acks.close()
 		s.pages.wakeAll()
 		s.epoch.cond.Broadcast()
 	})
@@ -204,7 +211,98 @@ func (s *session) sendMeta(vnr uint16, cmd proto.Cmd, payload []byte) error {
 }
 
 func (s *session) sendAck(vnr uint16, cmd proto.Cmd, sector, blockID uint64, size uint32, seq uint32) error {
-	return s.sendMeta(vnr, cmd, proto.BlockAck{Sector: sector, BlockID: blockID, BlkSize: size, SeqNum: seq}.Append(nil))
+	return s.queueMeta(vnr, cmd, proto.BlockAck{Sector: sector, BlockID: blockID, BlkSize: size, SeqNum: seq}.Append(nil))
+}
+
+// queueMeta queues a packet for the ack sender (the kernel's ack_sender
+// work, drbd_send_acks_wf): acks, barrier acks and state change replies go
+// out in the order they were queued, many per write; pings do not wait
+// behind them (sendMeta).
+func (s *session) queueMeta(vnr uint16, cmd proto.Cmd, payload []byte) error {
+	pkt := proto.AppendHeader(make([]byte, 0, proto.SizeHeader100+len(payload)), s.agreed, vnr, cmd, len(payload))
+	pkt = append(pkt, payload...)
+	q := &s.acks
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return errConnReset
+	}
+	q.pkts = append(q.pkts, pkt)
+	q.mu.Unlock()
+	q.cond.Signal()
+	return nil
+}
+
+// pingPeer is ping_peer: a P_PING queued behind every ack already queued,
+// and the wait for its P_PING_ACK. When it returns, the peer has seen
+// those acks (the meta socket keeps order); false if the session ended.
+func (s *session) pingPeer() bool {
+	ch := make(chan struct{})
+	s.pingMu.Lock()
+	s.pingWaiters = append(s.pingWaiters, ch)
+	s.pingMu.Unlock()
+	if s.queueMeta(0, proto.CmdPing, nil) != nil {
+		return false
+	}
+	select {
+	case <-ch:
+		return true
+	case <-s.dead:
+		return false
+	}
+}
+
+// gotPingAck wakes every pingPeer waiting.
+func (s *session) gotPingAck() {
+	s.pingMu.Lock()
+	w := s.pingWaiters
+	s.pingWaiters = nil
+	s.pingMu.Unlock()
+	for _, ch := range w {
+		close(ch)
+	}
+}
+
+// ackQueue holds the packets for the ack sender.
+type ackQueue struct {
+	mu     sync.Mutex
+	cond   sync.Cond
+	pkts   net.Buffers
+	closed bool
+}
+
+func (q *ackQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.pkts = nil
+	q.mu.Unlock()
+	q.cond.Broadcast()
+}
+
+// ackSender writes the queued meta packets, all that are there at once.
+func (s *session) ackSender() {
+	defer s.wg.Done()
+	q := &s.acks
+	for {
+		q.mu.Lock()
+		for len(q.pkts) == 0 && !q.closed {
+			q.cond.Wait()
+		}
+		if q.closed {
+			q.mu.Unlock()
+			return
+		}
+		pkts := q.pkts
+		q.pkts = nil
+		q.mu.Unlock()
+		s.metaMu.Lock()
+		err := s.writeAll(s.meta, true, pkts)
+		s.metaMu.Unlock()
+		if err != nil {
+			s.fail(drbd.CNetworkFailure, "")
+			return
+		}
+	}
 }
 
 // sendProtocol is drbd_send_protocol.
@@ -291,7 +389,8 @@ func (s *session) serve() {
 	c.conf.DiscardMyData = false
 	c.mu.Unlock()
 
-	s.wg.Add(3)
+	s.wg.Add(4)
+	go s.ackSender()
 	go s.ackReceiver()
 	go s.sender()
 	go s.requestTimer()

@@ -419,6 +419,11 @@ func (pd *PeerDevice) resyncFinished() {
 		return
 	}
 	defer pd.putDisk()
+	// ping_peer: our acks are with the peer before our new state is (the
+	// SyncSource finishes when it sees that state with a clean bitmap)
+	if s := pd.c.session(); s != nil {
+		s.pingPeer()
+	}
 	dt := uint64(time.Since(start) / time.Second)
 	if dt == 0 {
 		dt = 1
