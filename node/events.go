@@ -149,6 +149,17 @@ func (n *Node) cfgContextConn(r *Resource, m *Minor) *genl.CfgContext {
 	return c
 }
 
+// netConfAttr is net_conf_to_skb: every field, the shared secret left out
+// when excludeSensitive (events, which anyone may listen to).
+func netConfAttr(nc *genl.NetConf, excludeSensitive bool) genl.Attr {
+	c := *nc
+	c.Present = genl.AllFields(&c)
+	if excludeSensitive {
+		genl.StripSensitive(&c)
+	}
+	return genl.Kernel(&c)
+}
+
 // connInfo is connection_to_info: the connection state (the volumes'
 // lowest; StandAlone without volumes) and the highest peer role.
 func (n *Node) connInfo(r *Resource) *genl.ConnectionInfo {
@@ -180,15 +191,7 @@ func (n *Node) connectionMessage(cmd genl.Cmd, r *Resource, nh uint32) *genl.Mes
 		nc := r.netConf
 		n.mu.Unlock()
 		if nc != nil {
-			c := *nc
-			c.Present = genl.AllFields(&c)
-			if !c.DiscardMyData {
-				c.Present.Del(genl.NetConfDiscardMyData)
-			}
-			if !c.Tentative {
-				c.Present.Del(genl.NetConfTentative)
-			}
-			msg.Attrs = append(msg.Attrs, genl.Kernel(&c))
+			msg.Attrs = append(msg.Attrs, netConfAttr(nc, false))
 		}
 	} else {
 		msg.Attrs = append(msg.Attrs, all(&genl.NotificationHeader{NHType: nh}))
@@ -274,9 +277,12 @@ func (m *Minor) attachedConf() *genl.DiskConf {
 func (n *Node) statusMessage(m *Minor, cmd genl.Cmd, reason uint32, c *statemachine.StateChange) *genl.Message {
 	msg := &genl.Message{Cmd: cmd, Minor: m.minor}
 	msg.SetRetCode(int32(drbd.NoError))
-	msg.Add(cfgContext(m.res, m))
+	msg.Add(n.cfgContextConn(m.res, m))
 	ro := m.res.opts
 	msg.Attrs = append(msg.Attrs, all(&ro))
+	n.mu.Lock()
+	nc := m.res.netConf
+	n.mu.Unlock()
 	si := &genl.StateInfo{SIBReason: reason, CurrentState: m.dev.State().Pack(), EDUUID: m.edUUID}
 	si.Present.Add(genl.StateInfoSIBReason, genl.StateInfoCurrentState, genl.StateInfoCapacity, genl.StateInfoEDUUID,
 		genl.StateInfoSendCnt, genl.StateInfoRecvCnt, genl.StateInfoReadCnt, genl.StateInfoWritCnt,
@@ -287,6 +293,9 @@ func (n *Node) statusMessage(m *Minor, cmd genl.Cmd, reason uint32, c *statemach
 	si.APBioCnt = uint32(max(m.upper.Load(), 0))
 	if dc := m.attachedConf(); dc != nil {
 		msg.Attrs = append(msg.Attrs, all(dc))
+	}
+	if nc != nil {
+		msg.Attrs = append(msg.Attrs, netConfAttr(nc, cmd == genl.CmdEvent))
 	}
 	if m.dev.GetLdevIfState(drbd.DInconsistent) {
 		l := m.ld()
