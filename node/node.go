@@ -142,10 +142,13 @@ func (n *Node) multicast(seq *atomic.Uint32, m *genl.Message) {
 // Close stops every minor's worker (the daemon's exit: block devices and
 // backing devices are left as they are, for recovery).
 func (n *Node) Close() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for _, m := range n.minors {
+	// Not under n.mu: a worker finishing its last state change reads the
+	// node (events) before it stops.
+	for _, m := range n.sortedMinors() {
 		m.close()
+	}
+	for _, r := range n.sortedResources() {
+		r.conn.Stop(context.Background())
 	}
 }
 

@@ -37,7 +37,6 @@ type PeerDevice struct {
 	pSync        proto.SyncParam
 	discardMy    bool // DISCARD_MY_DATA for this handshake
 	considerRS   bool // CONSIDER_RESYNC
-	newStateTmp  drbd.State
 	crashedPrim  bool
 	bmRecv       *proto.BitmapReceiver
 	bmWords      []uint64
@@ -156,7 +155,7 @@ func (pd *PeerDevice) sendUUIDs(s *session, extraFlags uint64) error {
 	crashed := d.Flags()&metadata.FlagCrashedPrimary != 0
 	pd.putDisk()
 	pd.mu.Lock()
-	flags := extraFlags | UUIDFlags(pd.discardMy, crashed, pd.newStateTmp.Disk, false)
+	flags := extraFlags | UUIDFlags(pd.discardMy, crashed, pd.dev().Env().NewStateTmp.Disk, false)
 	pd.lastSentUUID = u
 	pd.mu.Unlock()
 	p := proto.UUIDs{UUID: u, BitmapWeight: bits, Flags: flags}
@@ -447,7 +446,7 @@ func (pd *PeerDevice) gotState(s *session, ps drbd.State) error {
 	}
 	pd.mu.Lock()
 	pd.considerRS = false
-	tmpDisk := pd.newStateTmp.Disk
+	tmpDisk := dev.Env().NewStateTmp.Disk
 	pd.mu.Unlock()
 	rv := dev.Change(flags, func(cur drbd.State) drbd.State {
 		ns := cur
@@ -495,7 +494,7 @@ func (pd *PeerDevice) syncHandshake(s *session, peerRole drbd.Role, peerDisk drb
 			Flags: UUIDFlags(pd.discardMy, d.Flags()&metadata.FlagCrashedPrimary != 0, drbd.DDiskless, false)},
 		Peer:            Side{UUIDs: pd.pUUIDs, Bits: pd.pBits, Flags: pd.pFlags, Role: peerRole, Disk: peerDisk},
 		Negotiated:      Negotiated{AgreedVersion: s.agreed, AgreedFeatures: s.features, ResolveConflicts: s.resolveConflicts},
-		NegotiatingDisk: pd.newStateTmp.Disk,
+		NegotiatingDisk: pd.dev().Env().NewStateTmp.Disk,
 		AfterSB0p:       s.conf.AfterSB0p, AfterSB1p: s.conf.AfterSB1p, AfterSB2p: s.conf.AfterSB2p,
 		AlwaysASBP: s.conf.AlwaysASBP, RRConflict: s.conf.RRConflict, Tentative: s.conf.Tentative,
 		DryRun: s.peerDryRun(), CanDemote: !pd.v.InUse(),

@@ -102,6 +102,32 @@ dmesg | grep 'Began resync as SyncTarget' | tail -n 1 | grep -q 'will sync 800 K
 dmesg | grep -q 'receive bitmap stats' || fail "no bitmap exchange seen by the kernel"
 compare
 
+step "data-integrity-alg sha1, csums-alg crc32c: checksum-based resyncs, fio verify both ways"
+ALGS="--data-integrity-alg=sha1 --csums-alg=crc32c --verify-alg=crc32c"
+kdown_conn; udown_conn
+must dd if=/dev/urandom of=/dev/ublkb1 bs=4k count=50 seek=5000 oflag=direct status=none
+reconnect $ALGS
+waitfor 60 "resynced with csums (kernel target)" synced Secondary/Primary
+dmesg | grep -q 'had equal checksums' || fail "the kernel did not resync with checksums"
+fio_verify /dev/ublkb1 16M
+compare
+must ds a secondary $U
+must $K primary 0
+waitfor 10 "roles swapped" synced Primary/Secondary
+kdown_conn; udown_conn
+must dd if=/dev/urandom of=/dev/drbd0 bs=4k count=50 seek=6000 oflag=direct status=none
+reconnect $ALGS
+waitfor 60 "resynced with csums (udrbd target)" synced Primary/Secondary
+fio_verify /dev/drbd0 16M
+compare
+grep -q 'Digest integrity check FAILED' /tmp/a/udrbd.log && fail "udrbd saw bad digests"
+must $K secondary 0
+must ds a primary $U
+waitfor 10 "roles back" synced Secondary/Primary
+kdown_conn; udown_conn
+reconnect --verify-alg=crc32c
+waitfor 30 "reconnected" synced Secondary/Primary
+
 step "online verify started on udrbd, then on the kernel: nothing out of sync"
 must ds a verify $U
 waitfor 60 "verify done (udrbd)" synced Secondary/Primary
