@@ -86,7 +86,7 @@ func submit(h IOHandler, op Op, off int64, buf []byte) error {
 
 // mkdisk makes a backing file with fresh internal meta-data, as drbdmeta
 // create-md does.
-func mkdisk(t *testing.T, dir string, size int64) string {
+func mkdisk(t testing.TB, dir string, size int64) string {
 	t.Helper()
 	p := filepath.Join(dir, "disk")
 	f, err := os.Create(p)
@@ -113,7 +113,7 @@ func mkdisk(t *testing.T, dir string, size int64) string {
 }
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	n      *Node
 	srv    *server.Server
@@ -121,7 +121,7 @@ type env struct {
 	blocks *fakeLayer
 }
 
-func start(t *testing.T, dir string, blocks *fakeLayer) *env {
+func start(t testing.TB, dir string, blocks *fakeLayer) *env {
 	t.Helper()
 	n := New(Options{StateDir: filepath.Join(dir, "state"), Blocks: blocks, DevDir: filepath.Join(dir, "dev"),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

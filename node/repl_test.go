@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 )
 
 // sockaddrIn is struct sockaddr_in as drbdsetup puts it into the cfg context.
-func sockaddrIn(t *testing.T, hostport string) []byte {
+func sockaddrIn(t testing.TB, hostport string) []byte {
 	t.Helper()
 	a, err := net.ResolveTCPAddr("tcp4", hostport)
 	if err != nil {
@@ -32,7 +33,7 @@ func sockaddrIn(t *testing.T, hostport string) []byte {
 	return b
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
@@ -44,7 +45,7 @@ func freePort(t *testing.T) int {
 
 // pair is two nodes with one resource r0, minor 0, replicated over loopback.
 type pair struct {
-	t          *testing.T
+	t          testing.TB
 	a, b       *env
 	diskA      string
 	diskB      string
@@ -54,7 +55,7 @@ type pair struct {
 	netOptions func(*genl.NetConf)
 }
 
-func newPair(t *testing.T, size int64) *pair {
+func newPair(t testing.TB, size int64) *pair {
 	p := &pair{t: t, size: size}
 	da, db := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
 	_ = os.MkdirAll(da, 0o700)
@@ -184,4 +185,40 @@ func TestReplicationSyncAndResync(t *testing.T) {
 	p.sameData(int64(data))
 	t.Logf("resynced %d of %d blocks", oos, data/4096)
 	_ = context.Background
+}
+
+// BenchmarkReplicatedWrite measures replicated writes (protocol C) of a
+// node pair over loopback TCP on files in the test's temp dir, with 32
+// writes in flight.
+func BenchmarkReplicatedWrite(b *testing.B) {
+	for _, bs := range []int{4 << 10, 1 << 20} {
+		b.Run(fmt.Sprintf("%dK", bs>>10), func(b *testing.B) {
+			p := newPair(b, 64<<20)
+			p.connect(p.a)
+			p.connect(p.b)
+			p.waitFor("connected", func(a, c drbd.State) bool { return a.Conn == drbd.CConnected && c.Conn == drbd.CConnected })
+			p.a.want(p.a.req(genl.CmdPrimary, 0, force()), success, "primary --force")
+			p.waitFor("in sync", upToDate)
+			h := p.a.blocks.dev(0).h
+			blocks := int(p.a.n.minor(0).Capacity()<<9) / bs
+			sem := make(chan struct{}, 32)
+			buf := make([]byte, bs)
+			b.SetBytes(int64(bs))
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for i := 0; i < b.N; i++ {
+				sem <- struct{}{}
+				wg.Add(1)
+				off := int64(i%blocks) * int64(bs)
+				go func() {
+					defer wg.Done()
+					if err := submit(h, OpWrite, off, buf); err != nil {
+						b.Error(err)
+					}
+					<-sem
+				}()
+			}
+			wg.Wait()
+		})
+	}
 }

@@ -301,7 +301,7 @@ func (s *session) handshake() verdict {
 	if err := s.sendData(0, proto.CmdConnectionFeatures, proto.LocalFeatures().Append(nil)); err != nil {
 		return connectRetry
 	}
-	h, p, err := proto.ReadPacket(s.data, proto.VersionPreNegotiation, s.rbuf)
+	h, p, err := proto.ReadPacket(s.dr, proto.VersionPreNegotiation, s.rbuf)
 	if err != nil {
 		return connectRetry
 	}
@@ -365,7 +365,7 @@ func (s *session) auth() verdict {
 	if err := s.sendData(0, proto.CmdAuthChallenge, mine); err != nil {
 		return connectRetry
 	}
-	h, p, err := proto.ReadPacket(s.data, s.agreed, s.rbuf)
+	h, p, err := proto.ReadPacket(s.dr, s.agreed, s.rbuf)
 	if err != nil {
 		return connectRetry
 	}
@@ -383,7 +383,7 @@ func (s *session) auth() verdict {
 	if err := s.sendData(0, proto.CmdAuthResponse, resp); err != nil {
 		return connectRetry
 	}
-	h, p, err = proto.ReadPacket(s.data, s.agreed, s.rbuf)
+	h, p, err = proto.ReadPacket(s.dr, s.agreed, s.rbuf)
 	if err != nil {
 		return connectRetry
 	}

@@ -37,7 +37,7 @@ func (s *session) ackReceiver() {
 		}
 		pre := time.Now()
 		_ = s.meta.SetReadDeadline(pre.Add(timeout))
-		n, err := s.meta.Read(buf[received:expect])
+		n, err := s.mr.Read(buf[received:expect])
 		received += n
 		if err != nil {
 			if !s.alive() {

@@ -19,7 +19,7 @@ func (s *session) receiver() {
 	hdr := make([]byte, hs)
 	var inBitmap *PeerDevice // a bitmap transfer in progress: nothing else may come between its packets
 	for {
-		if _, err := io.ReadFull(s.data, hdr); err != nil {
+		if _, err := io.ReadFull(s.dr, hdr); err != nil {
 			if s.alive() && !s.stopping.Load() {
 				if errors.Is(err, io.EOF) {
 					s.log.Error("sock was shut down by peer")
@@ -67,7 +67,7 @@ func (s *session) receiver() {
 func (s *session) drain() {
 	_ = s.data.CloseWrite()
 	_ = s.data.SetReadDeadline(time.Now().Add(time.Second))
-	_, _ = io.Copy(io.Discard, s.data)
+	_, _ = io.Copy(io.Discard, s.dr)
 }
 
 // payload reads the rest of a packet into the small buffer.
@@ -76,13 +76,13 @@ func (s *session) payload(h proto.Header) ([]byte, error) {
 		return nil, &proto.ProtocolError{Msg: fmt.Sprintf("%s: packet too long (%d)", h.Cmd, h.Length)}
 	}
 	b := s.rbuf[:h.Length]
-	_, err := io.ReadFull(s.data, b)
+	_, err := io.ReadFull(s.dr, b)
 	return b, err
 }
 
 // skip drains a payload (ignore_remaining_packet).
 func (s *session) skip(n int64) error {
-	_, err := io.CopyN(io.Discard, s.data, n)
+	_, err := io.CopyN(io.Discard, s.dr, n)
 	return err
 }
 
@@ -93,7 +93,7 @@ func (s *session) dataBuf(size int) ([]byte, error) {
 		return nil, errConnReset
 	}
 	b := getBuf(size)
-	if _, err := io.ReadFull(s.data, b); err != nil {
+	if _, err := io.ReadFull(s.dr, b); err != nil {
 		s.putData(b)
 		return nil, err
 	}
@@ -303,7 +303,7 @@ func (c *Conn) firstVolume() *PeerDevice {
 // the peer uses a data-integrity-alg) and hands it on.
 func (s *session) receiveDataPacket(pd *PeerDevice, h proto.Header) error {
 	var sub [proto.SizeData]byte
-	if _, err := io.ReadFull(s.data, sub[:]); err != nil {
+	if _, err := io.ReadFull(s.dr, sub[:]); err != nil {
 		return err
 	}
 	var d proto.Data
@@ -317,7 +317,7 @@ func (s *session) receiveDataPacket(pd *PeerDevice, h proto.Header) error {
 			return &proto.ProtocolError{Msg: "data packet shorter than its digest"}
 		}
 		dig = make([]byte, n)
-		if _, err := io.ReadFull(s.data, dig); err != nil {
+		if _, err := io.ReadFull(s.dr, dig); err != nil {
 			return err
 		}
 		size -= n

@@ -3,6 +3,7 @@ package peer
 import (
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -193,33 +194,29 @@ func (r *Request) release() { r.pd.writing.unlock(r.w.Sector, r.w.Size) }
 // protocol is the wire protocol in effect (the peer's P_PROTOCOL agreed).
 func (s *session) protocol() int { return s.conf.Protocol }
 
-// send puts the write on the wire (w_send_dblock): P_DATA with the data,
+// packet is the write on the wire (w_send_dblock): P_DATA with the data,
 // or P_TRIM / P_ZEROES without.
-func (r *Request) send(s *session, st drbd.State) error {
+func (r *Request) packet(s *session, st drbd.State) net.Buffers {
 	seq := r.pd.nextSeq()
 	d := proto.Data{Sector: r.w.Sector, BlockID: r.id, SeqNum: seq, DPFlags: r.dpFlags(st)}
-	var err error
-	switch r.w.Kind {
-	case KindWrite:
-		dig := s.integrityDigest(r.w.Data)
-		err = s.sendData(r.pd.vnr, proto.CmdData, d.Append(nil), dig, r.w.Data)
-	default:
-		cmd := proto.CmdTrim
-		if r.w.Kind == KindZeroes && s.features&proto.FFWZeroes != 0 {
-			cmd = proto.CmdZeroes
-		}
-		err = s.sendData(r.pd.vnr, cmd, proto.Trim{Data: d, Size: uint32(r.w.Size)}.Append(nil))
+	if r.w.Kind == KindWrite {
+		return s.packet(r.pd.vnr, proto.CmdData, [][]byte{d.Append(nil), s.integrityDigest(r.w.Data), r.w.Data})
 	}
+	cmd := proto.CmdTrim
+	if r.w.Kind == KindZeroes && s.features&proto.FFWZeroes != 0 {
+		cmd = proto.CmdZeroes
+	}
+	return s.packet(r.pd.vnr, cmd, [][]byte{proto.Trim{Data: d, Size: uint32(r.w.Size)}.Append(nil)})
+}
+
+// wasSent records that the write left (protocol A: it is done).
+func (r *Request) wasSent() {
 	r.mu.Lock()
-	r.sent = err == nil
+	r.sent = true
 	r.mu.Unlock()
-	if err != nil {
-		return err
-	}
 	if r.proto == proto.ProtA {
 		r.finishNet(true)
 	}
-	return nil
 }
 
 // ---- the transfer log and epochs ----
@@ -380,7 +377,8 @@ func (q *sendQueue) push(it sendItem) {
 	q.cond.Signal()
 }
 
-func (q *sendQueue) pop() (sendItem, bool) {
+// popAll waits for items and takes every one queued.
+func (q *sendQueue) popAll() ([]sendItem, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(q.items) == 0 && !q.closed {
@@ -389,10 +387,9 @@ func (q *sendQueue) pop() (sendItem, bool) {
 	if q.closed {
 		return nil, false
 	}
-	it := q.items[0]
-	q.items[0] = nil
-	q.items = q.items[1:]
-	return it, true
+	items := q.items
+	q.items = nil
+	return items, true
 }
 
 func (q *sendQueue) close() {
@@ -405,43 +402,70 @@ func (q *sendQueue) close() {
 
 // sender is the sender thread for writes: P_DATA in transfer-log order,
 // each epoch closed by a P_BARRIER before the first write of the next
-// (maybe_send_barrier), P_OUT_OF_SYNC.
+// (maybe_send_barrier), P_OUT_OF_SYNC. What is queued when it wakes goes
+// out in one write (the kernel corks the socket for the same effect).
 func (s *session) sender() {
 	defer s.wg.Done()
 	sendEpoch, sendWrites := uint32(1), 0
-	barrier := func(e uint32) error {
-		if err := s.sendData(0, proto.CmdBarrier, proto.Barrier{Barrier: e}.Append(nil)); err != nil {
-			return err
+	var bufs net.Buffers
+	var sent []*Request
+	flush := func() error {
+		if len(bufs) == 0 {
+			return nil
 		}
-		return nil
+		s.dataMu.Lock()
+		err := s.writeAll(s.data, false, bufs)
+		s.dataMu.Unlock()
+		bufs = bufs[:0]
+		if err == nil {
+			for _, r := range sent {
+				r.wasSent()
+			}
+		}
+		sent = sent[:0]
+		return err
+	}
+	barrier := func(e uint32) {
+		bufs = append(bufs, s.packet(0, proto.CmdBarrier, [][]byte{proto.Barrier{Barrier: e}.Append(nil)})...)
 	}
 	for {
-		it, ok := s.sq.pop()
+		items, ok := s.sq.popAll()
 		if !ok {
 			return
 		}
 		var err error
-		switch it := it.(type) {
-		case *Request:
-			if it.epoch != sendEpoch {
-				if sendWrites > 0 {
-					err = barrier(sendEpoch)
+		for _, it := range items {
+			switch it := it.(type) {
+			case *Request:
+				if it.epoch != sendEpoch {
+					if sendWrites > 0 {
+						barrier(sendEpoch)
+					}
+					sendEpoch, sendWrites = it.epoch, 0
 				}
-				sendEpoch, sendWrites = it.epoch, 0
-			}
-			if err == nil {
-				err = it.send(s, it.pd.dev().State())
+				bufs = append(bufs, it.packet(s, it.pd.dev().State())...)
+				sent = append(sent, it)
 				sendWrites++
+			case barrierItem:
+				if uint32(it) == sendEpoch && sendWrites > 0 {
+					barrier(sendEpoch)
+					sendEpoch, sendWrites = sendEpoch+1, 0
+				}
+			case *oosItem:
+				bufs = append(bufs, s.packet(it.pd.vnr, proto.CmdOutOfSync,
+					[][]byte{proto.BlockDesc{Sector: it.sector, BlkSize: uint32(it.size)}.Append(nil)})...)
+			case func() error:
+				// sends of its own (the bitmap): what came before goes first
+				if err = flush(); err == nil {
+					err = it()
+				}
 			}
-		case barrierItem:
-			if uint32(it) == sendEpoch && sendWrites > 0 {
-				err = barrier(sendEpoch)
-				sendEpoch, sendWrites = sendEpoch+1, 0
+			if err != nil {
+				break
 			}
-		case *oosItem:
-			err = s.sendData(it.pd.vnr, proto.CmdOutOfSync, proto.BlockDesc{Sector: it.sector, BlkSize: uint32(it.size)}.Append(nil))
-		case func() error:
-			err = it()
+		}
+		if err == nil {
+			err = flush()
 		}
 		if err != nil {
 			s.fail(drbd.CNetworkFailure, "")
