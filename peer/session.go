@@ -29,7 +29,7 @@ type session struct {
 	data, meta     *net.TCPConn
 	dr, mr         *bufio.Reader // buffered readers of the two sockets (fewer syscalls per small packet)
 	dataMu, metaMu sync.Mutex    // the socket mutexes; held for a whole packet
-	rbuf           []byte     // the receiver's buffer for small payloads
+	rbuf           []byte        // the receiver's buffer for small payloads
 
 	agreed           int
 	features         uint32
