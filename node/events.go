@@ -222,6 +222,9 @@ func (n *Node) peerDeviceMessage(cmd genl.Cmd, m *Minor, nh uint32) *genl.Messag
 	if pd := m.peerDevice(); pd != nil {
 		p := pd.Progress()
 		ps.PeerDevResyncFailed = p.Failed << 3
+		st := pd.Stats()
+		ps.PeerDevSent, ps.PeerDevReceived = st.SentSectors, st.ReceivedSectors
+		ps.PeerDevPending, ps.PeerDevUnacked = st.Pending, st.Unacked
 	}
 	if m.dev.GetLdevIfState(drbd.DInconsistent) {
 		l := m.ld()
@@ -290,6 +293,11 @@ func (n *Node) statusMessage(m *Minor, cmd genl.Cmd, reason uint32, c *statemach
 		genl.StateInfoRSPendingCnt)
 	si.ReadCnt = m.reads.Load() * 2
 	si.WritCnt = m.writes.Load() * 2
+	if pd := m.peerDevice(); pd != nil {
+		st := pd.Stats()
+		si.SendCnt, si.RecvCnt = st.SentSectors, st.ReceivedSectors
+		si.APPendingCnt = st.Pending
+	}
 	si.APBioCnt = uint32(max(m.upper.Load(), 0))
 	if dc := m.attachedConf(); dc != nil {
 		msg.Attrs = append(msg.Attrs, all(dc))

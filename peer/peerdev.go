@@ -27,6 +27,11 @@ type PeerDevice struct {
 
 	packetSeq atomic.Uint32 // packet_seq of P_DATA
 
+	// statistics (peer_device_statistics): sectors sent and received,
+	// requests waiting for the peer's answer, peer requests not yet answered
+	sentSect, recvSect atomic.Uint64
+	pending, unacked   atomic.Int32
+
 	mu           sync.Mutex
 	pUUIDs       metadata.UUIDSet // p_uuid, valid while havePUUIDs
 	pBits        uint64
@@ -91,6 +96,22 @@ func (pd *PeerDevice) inSync(sector uint64, size int) {
 		pd.putDisk()
 		pd.rsProgress(n)
 	}
+}
+
+// Stats are the peer device's counters.
+type Stats struct {
+	SentSectors, ReceivedSectors uint64
+	Pending, Unacked             uint32
+}
+
+// Stats returns the counters (send_cnt, recv_cnt, ap_pending_cnt plus
+// rs_pending_cnt, unacked_cnt).
+func (pd *PeerDevice) Stats() Stats {
+	pd.rs.mu.Lock()
+	rsPending := pd.rs.inFlight >> 3
+	pd.rs.mu.Unlock()
+	return Stats{SentSectors: pd.sentSect.Load(), ReceivedSectors: pd.recvSect.Load(),
+		Pending: uint32(max(pd.pending.Load(), 0) + int32(rsPending)), Unacked: uint32(max(pd.unacked.Load(), 0))}
 }
 
 // PeerUUIDs returns what the peer last sent in P_UUIDS.

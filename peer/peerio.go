@@ -35,7 +35,13 @@ func (pd *PeerDevice) receiveWrite(s *session, cmd proto.Cmd, d proto.Data, size
 	}
 	s.epoch.add(pd)
 	pd.active.Add(1)
+	pd.recvSect.Add(uint64(size) >> 9)
+	acks := d.DPFlags&(proto.DPSendWriteAck|proto.DPSendReceiveAck) != 0
+	if acks {
+		pd.unacked.Add(1)
+	}
 	if d.DPFlags&proto.DPSendReceiveAck != 0 {
+		pd.unacked.Add(-1)
 		_ = s.sendAck(pd.vnr, proto.CmdRecvAck, d.Sector, d.BlockID, uint32(size), pd.nextSeq())
 	}
 	st := pd.dev().State()
@@ -66,9 +72,11 @@ func (pd *PeerDevice) receiveWrite(s *session, cmd proto.Cmd, d proto.Data, size
 			pd.dev().IOError(statemachine.WriteError)
 			disk.SetOutOfSync(d.Sector, size)
 			if d.DPFlags&proto.DPSendWriteAck != 0 {
+				pd.unacked.Add(-1)
 				_ = s.sendAck(pd.vnr, proto.CmdNegAck, d.Sector, d.BlockID, uint32(size), pd.nextSeq())
 			}
 		} else if d.DPFlags&proto.DPSendWriteAck != 0 {
+			defer pd.unacked.Add(-1)
 			ack := proto.CmdWriteAck
 			if c := pd.dev().State().Conn; c >= drbd.CSyncSource && c <= drbd.CPausedSyncT && d.DPFlags&proto.DPMaySetInSync != 0 {
 				ack = proto.CmdRSWriteAck
@@ -94,6 +102,7 @@ func (pd *PeerDevice) receiveResyncData(s *session, d proto.Data, size int, data
 		}
 	}
 	pd.rsAnswered(size)
+	pd.recvSect.Add(uint64(size) >> 9)
 	if !pd.dev().GetLdevIfState(drbd.DInconsistent) {
 		release()
 		pd.log.Error("Can not write resync data to local disk.")
@@ -185,6 +194,9 @@ func (pd *PeerDevice) receiveDataRequest(s *session, cmd proto.Cmd, q proto.Bloc
 			pd.dev().IOError(statemachine.ReadError)
 			_ = s.sendAck(pd.vnr, negCmd, q.Sector, q.BlockID, uint32(size), pd.nextSeq())
 			return
+		}
+		if cmd == proto.CmdDataRequest || cmd == proto.CmdRSDataRequest || cmd == proto.CmdRSThinReq || cmd == proto.CmdCsumRSRequest {
+			pd.sentSect.Add(uint64(size) >> 9)
 		}
 		switch cmd {
 		case proto.CmdDataRequest:

@@ -79,7 +79,11 @@ func (r *Request) finishNet(ok bool) {
 		return
 	}
 	r.netDone, r.netOK = true, ok
+	waited := r.sent && r.proto != proto.ProtA
 	r.mu.Unlock()
+	if waited {
+		r.pd.pending.Add(-1)
+	}
 	if !ok {
 		r.pd.outOfSync(r.w.Sector, r.w.Size)
 	}
@@ -213,7 +217,11 @@ func (r *Request) packet(s *session, st drbd.State) net.Buffers {
 func (r *Request) wasSent() {
 	r.mu.Lock()
 	r.sent = true
+	if r.proto != proto.ProtA && !r.netDone {
+		r.pd.pending.Add(1)
+	}
 	r.mu.Unlock()
+	r.pd.sentSect.Add(uint64(r.w.Size) >> 9)
 	if r.proto == proto.ProtA {
 		r.finishNet(true)
 	}
