@@ -299,12 +299,9 @@ func (n *Node) delResource(r *Resource) (drbd.RetCode, string) {
 	return drbd.NoError, ""
 }
 
-// down is drbd_adm_down: disconnect, demote, detach and delete every
-// volume, then the resource.
+// down is drbd_adm_down: demote every volume, disconnect, detach and
+// delete every volume, then the resource.
 func (n *Node) down(ctx context.Context, r *Resource) (drbd.Reply, string) {
-	if rep := n.disconnect(ctx, r, true); rep != drbd.Reply(drbd.NoError) {
-		return rep, "failed to disconnect"
-	}
 	n.mu.Lock()
 	vols := r.sortedVols()
 	n.mu.Unlock()
@@ -313,6 +310,9 @@ func (n *Node) down(ctx context.Context, r *Resource) (drbd.Reply, string) {
 		if drbd.StateRV(rep) < drbd.SSSuccess {
 			return rep, "failed to demote"
 		}
+	}
+	if rep := n.disconnect(ctx, r, false); rep != drbd.Reply(drbd.NoError) {
+		return rep, "failed to disconnect"
 	}
 	for _, m := range vols {
 		rep := m.dev.Detach(ctx, false)
