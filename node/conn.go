@@ -418,6 +418,7 @@ func (n *Node) startConnection(r *Resource, nc *genl.NetConf, myRaw, peerRaw []b
 		c.HaveNetConf, c.TwoPrimaries, c.VerifyAlg = true, nc.TwoPrimaries, nc.VerifyAlg != ""
 		c.AgreedProVersion = 101
 		c.MaxBuffers = int(nc.MaxBuffers)
+		c.PingTimeout = time.Duration(nc.PingTimeo) * 100 * time.Millisecond
 		m.dev.SetConfig(c)
 	}
 	return r.conn.Start()
@@ -558,4 +559,62 @@ func zeroRange(l *ldev, off, n int64, noUnmap bool) error {
 		done += c
 	}
 	return nil
+}
+
+// resize is drbd_adm_resize's checks; udrbd does not change the size of a
+// device yet, so a resize that would change it is refused, one that would
+// not succeeds (and tells a connected peer the sizes again, as the kernel
+// does).
+func (m *Minor) resize(msg *genl.Message) (drbd.Reply, string) {
+	if !m.dev.GetLdev() {
+		return drbd.Reply(drbd.ErrNoDisk), ""
+	}
+	defer m.dev.PutLdev()
+	l := m.ld()
+	l.mu.Lock()
+	stripes, stripeSize := l.sb.ALStripes, l.sb.ALStripeSize4k*4
+	l.mu.Unlock()
+	rs := genl.ResizeParms{ALStripes: stripes, ALStripeSize: stripeSize}
+	in, err := genl.Get[*genl.ResizeParms](msg)
+	if err != nil {
+		return setErr(err)
+	}
+	if in != nil {
+		genl.Overlay(&rs, in)
+	}
+	st := m.dev.State()
+	if st.Conn > drbd.CConnected {
+		return drbd.Reply(drbd.ErrResizeResync), ""
+	}
+	if st.Role == drbd.RSecondary && st.Peer == drbd.RSecondary {
+		return drbd.Reply(drbd.ErrNoPrimary), ""
+	}
+	agreed, _, _ := m.res.conn.Agreed()
+	if rs.NoResync && agreed < 93 {
+		return drbd.Reply(drbd.ErrNeedAPV93), ""
+	}
+	if rs.ALStripes != stripes || rs.ALStripeSize != stripeSize {
+		alK := rs.ALStripes * rs.ALStripeSize
+		switch {
+		case alK > 16*1024*1024:
+			return drbd.Reply(drbd.ErrMDLayoutTooBig), ""
+		case alK < 32:
+			return drbd.Reply(drbd.ErrMDLayoutTooSmall), ""
+		case st.Conn != drbd.CConnected && !rs.ResizeForce:
+			return drbd.Reply(drbd.ErrMDLayoutConnected), ""
+		}
+		return drbd.Reply(drbd.ErrInvalidRequest), "changing the activity log layout is not supported by udrbd"
+	}
+	size := l.MaxCapacity()
+	if rs.ResizeSize != 0 && rs.ResizeSize < size {
+		size = rs.ResizeSize
+	}
+	if size != m.Capacity() || rs.ResizeSize != l.conf.DiskSize {
+		return drbd.Reply(drbd.ErrInvalidRequest), "changing the size of a device is not supported by udrbd yet"
+	}
+	if pd := m.peerDevice(); pd != nil && st.Conn == drbd.CConnected {
+		pd.SendUUIDs()
+		pd.SendSizes()
+	}
+	return drbd.Reply(drbd.NoError), ""
 }

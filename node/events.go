@@ -77,6 +77,7 @@ func (m *Minor) devStats() *genl.DeviceStatistics {
 		DevRead:         m.reads.Load(),
 		DevWrite:        m.writes.Load(),
 		DevUpperPending: uint32(max(m.upper.Load(), 0)),
+		DevUpperBlocked: m.dev.UpperBlocked(),
 		HistoryUUIDs:    make([]byte, 0),
 	}
 	if m.dev.GetLdevIfState(drbd.DFailed) {
@@ -169,8 +170,8 @@ func (n *Node) connInfo(r *Resource) *genl.ConnectionInfo {
 	ci := &genl.ConnectionInfo{ConnConnectionState: uint32(drbd.CStandAlone), ConnRole: uint32(drbd.RUnknown)}
 	for i, m := range vols {
 		st := m.dev.State()
-		if i == 0 || uint32(st.Conn) < ci.ConnConnectionState {
-			ci.ConnConnectionState = uint32(st.Conn)
+		if c := connCState(st.Conn); i == 0 || uint32(c) < ci.ConnConnectionState {
+			ci.ConnConnectionState = uint32(c)
 		}
 		if uint32(st.Peer) != uint32(drbd.RUnknown) && (ci.ConnRole == uint32(drbd.RUnknown) || st.Peer == drbd.RPrimary) {
 			ci.ConnRole = uint32(st.Peer)
@@ -178,6 +179,12 @@ func (n *Node) connInfo(r *Resource) *genl.ConnectionInfo {
 	}
 	return ci
 }
+
+// connCState is connection->cstate as 8.4 keeps it beside the volumes'
+// states: only connection-wide changes set it, so an established
+// connection stays at WFReportParams while its volumes are Connected,
+// SyncSource and so on.
+func connCState(c drbd.ConnState) drbd.ConnState { return min(c, drbd.CWFReportParams) }
 
 // connectionMessage is the kernel's connection notification (and the
 // GET_CONNECTIONS dump) for a resource's one connection object, which DRBD
@@ -358,7 +365,7 @@ func (n *Node) broadcastStateChange(m *Minor, c statemachine.StateChange) {
 	if o.Role != w.Role || o.Susp != w.Susp || o.SuspNod != w.SuspNod || o.SuspFen != w.SuspFen {
 		msgs = append(msgs, func(nh uint32) *genl.Message { return n.resourceMessage(genl.CmdResourceState, m.res, nh) })
 	}
-	if o.Conn != w.Conn || o.Peer != w.Peer {
+	if connCState(o.Conn) != connCState(w.Conn) || o.Peer != w.Peer {
 		msgs = append(msgs, func(nh uint32) *genl.Message { return n.connectionMessage(genl.CmdConnectionState, m.res, nh) })
 	}
 	if o.Disk != w.Disk {
@@ -385,8 +392,30 @@ func (n *Node) Dump(ctx context.Context, r *server.Request, emit func(*genl.Mess
 	match := func(res *Resource) bool { return filter == "" || res.name == filter }
 	switch r.Msg.Cmd {
 	case genl.CmdGetStatus:
-		for _, m := range n.sortedMinors() {
-			if match(m.res) {
+		// get_one_status: resources in list order, each one's volumes; a
+		// resource without volumes is one message with its context (and
+		// net_conf, without secrets)
+		for _, res := range n.sortedResources() {
+			if !match(res) {
+				continue
+			}
+			n.mu.Lock()
+			vols := res.sortedVols()
+			nc := res.netConf
+			n.mu.Unlock()
+			if len(vols) == 0 {
+				msg := &genl.Message{Cmd: genl.CmdGetStatus, Minor: genl.MinorNone}
+				msg.SetRetCode(int32(drbd.NoError))
+				msg.Add(n.cfgContextConn(res, nil))
+				if nc != nil {
+					msg.Attrs = append(msg.Attrs, netConfAttr(nc, true))
+				}
+				if err := emit(msg); err != nil {
+					return err
+				}
+				continue
+			}
+			for _, m := range vols {
 				if err := emit(n.statusMessage(m, genl.CmdGetStatus, genl.SIBGetStatusReply, nil)); err != nil {
 					return err
 				}

@@ -183,8 +183,11 @@ func TestFaultInjection(t *testing.T) {
 			}
 			fp.delay.Store(0)
 			if f.name == "truncated packet" || f.name == "corrupted header" {
-				if fp.hits.Load() == before {
-					t.Fatal("the fault was never injected")
+				// the next packet takes it: a write's, or else a ping's
+				for deadline := time.Now().Add(10 * time.Second); fp.hits.Load() == before; time.Sleep(10 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatal("the fault was never injected")
+					}
 				}
 			}
 			p.waitFor("reconnected and in sync after "+f.name, upToDate)

@@ -245,6 +245,7 @@ func (n *Node) dispatch(ctx context.Context, q *request) (drbd.Reply, string) {
 		m.mu.Lock()
 		m.diskConf = &conf
 		m.mu.Unlock()
+		m.res.bumpWriteOrdering(n)
 		n.saveConfig()
 		return ok(drbd.NoError, "")
 
@@ -377,7 +378,7 @@ func (n *Node) dispatch(ctx context.Context, q *request) (drbd.Reply, string) {
 		return drbd.Reply(m.dev.RequestState(ctx, statemachine.NSConn(drbd.CVerifyS), statemachine.CSVerbose|statemachine.CSOrdered)), ""
 
 	case genl.CmdResize:
-		return ok(drbd.ErrInvalidRequest, "resize is not supported by udrbd yet")
+		return m.resize(msg)
 	}
 	return 0, ""
 }

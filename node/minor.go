@@ -39,6 +39,7 @@ type Minor struct {
 	pd       atomic.Pointer[peer.PeerDevice]
 
 	reads, writes atomic.Uint64 // KiB, for statistics
+	creating      atomic.Bool   // the block device is being made: its reads are the kernel's partition probe
 	upper         atomic.Int32  // requests in flight
 	ctx           context.Context
 	cancel        context.CancelFunc
@@ -212,7 +213,9 @@ func (m *Minor) do(io *IO) error {
 	}
 	switch io.Op {
 	case OpRead:
-		m.reads.Add(uint64(io.Length) >> 10)
+		if !m.creating.Load() { // the kernel's DRBD device sees no partition probe
+			m.reads.Add(uint64(io.Length) >> 10)
+		}
 		if l != nil && mayReadLocally(st, l, io.Offset, io.Length) {
 			_, err := l.data.ReadAt(io.Buf[:io.Length], io.Offset)
 			if err == nil {
@@ -401,7 +404,9 @@ func (m *Minor) ensureBlock(size int64) error {
 		return nil
 	}
 	m.exposed.Store(uint64(size) >> 9) // requests come in while Create runs (the partition scan)
+	m.creating.Store(true)
 	b, err := m.n.opts.Blocks.Create(int(m.minor), size, m)
+	m.creating.Store(false)
 	if err != nil {
 		return err
 	}

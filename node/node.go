@@ -51,6 +51,7 @@ type Node struct {
 	mu        sync.Mutex // resources, minors
 	resources map[string]*Resource
 	minors    map[uint32]*Minor
+	resSeq    uint64     // creation counter of resources
 	confMu    sync.Mutex // serializes state.json writes
 
 	mc      atomic.Pointer[Multicaster]
@@ -64,8 +65,9 @@ type Resource struct {
 	name string
 	opts genl.ResOpts
 	vols map[uint32]*Minor
-	wo   atomic.Uint32 // write_ordering (woNone..woBarrier), starts at barrier
+	wo   atomic.Uint32 // write_ordering (woNone..woFlush), starts at flush
 
+	created          uint64        // creation order: the kernel lists resources so
 	conn             *peer.Conn    // the resource's one connection (StandAlone until connect)
 	netConf          *genl.NetConf // set while connect is configured
 	myAddr, peerAddr []byte        // the connect's sockaddrs, as given
@@ -94,17 +96,15 @@ func maxAllowedWO(c *genl.DiskConf, wo uint32) uint32 {
 	return wo
 }
 
-// bumpWriteOrdering is drbd_bump_write_ordering(barrier) after attach:
-// barrier only for a single volume, then limited by each attached disk.
+// bumpWriteOrdering is the in-tree drbd_bump_write_ordering(WO_BDEV_FLUSH)
+// of attach and disk-options: flush, limited by each attached disk's
+// options (the in-tree driver has no barrier method).
 func (r *Resource) bumpWriteOrdering(n *Node) {
 	n.mu.Lock()
 	vols := r.sortedVols()
 	n.mu.Unlock()
-	wo := uint32(woBarrier)
-	for i, v := range vols {
-		if i == 1 && wo == woBarrier {
-			wo = woFlush
-		}
+	wo := uint32(woFlush)
+	for _, v := range vols {
 		if c := v.attachedConf(); c != nil {
 			wo = maxAllowedWO(c, wo)
 		}
@@ -164,7 +164,8 @@ func (n *Node) minor(nr uint32) *Minor {
 	return n.minors[nr]
 }
 
-// sortedResources returns the resources by name.
+// sortedResources returns the resources in the order they were created,
+// the order of the kernel's resource list.
 func (n *Node) sortedResources() []*Resource {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -172,7 +173,7 @@ func (n *Node) sortedResources() []*Resource {
 	for _, r := range n.resources {
 		out = append(out, r)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	sort.Slice(out, func(i, j int) bool { return out[i].created < out[j].created })
 	return out
 }
 
@@ -210,8 +211,9 @@ func (n *Node) newResource(name string, opts *genl.ResOpts) (drbd.RetCode, strin
 		n.mu.Unlock()
 		return drbd.NoError, ""
 	}
-	r := &Resource{name: name, vols: map[uint32]*Minor{}, conn: peer.New(name, n.log)}
-	r.wo.Store(woBarrier)
+	n.resSeq++
+	r := &Resource{name: name, vols: map[uint32]*Minor{}, conn: peer.New(name, n.log), created: n.resSeq}
+	r.wo.Store(woFlush)
 	genl.SetDefaults(&r.opts)
 	if opts != nil {
 		genl.Overlay(&r.opts, opts)

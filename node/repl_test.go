@@ -222,3 +222,52 @@ func BenchmarkReplicatedWrite(b *testing.B) {
 		})
 	}
 }
+
+// TestTwoResourcesOneNode: one daemon serving both ends of a connection
+// (r0 and r1 connected to each other over loopback), as the cli-parity
+// scenario does with the kernel: a second primary is refused at once.
+func TestTwoResourcesOneNode(t *testing.T) {
+	dir := t.TempDir()
+	e := start(t, dir, &fakeLayer{})
+	p0, p1 := fmt.Sprintf("127.0.0.1:%d", freePort(t)), fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	for i, name := range []string{"r0", "r1"} {
+		sub := filepath.Join(dir, name)
+		_ = os.MkdirAll(sub, 0o700)
+		disk := mkdisk(t, sub, 16<<20)
+		e.want(e.req(genl.CmdNewResource, genl.MinorNone, res(name)), noError, "new-resource")
+		e.want(e.req(genl.CmdNewMinor, uint32(i), res(name, 0)), noError, "new-minor")
+		e.want(e.req(genl.CmdAttach, uint32(i), diskConf(disk, 67)), noError, "attach")
+	}
+	for i, name := range []string{"r0", "r1"} {
+		my, peer := p0, p1
+		if i == 1 {
+			my, peer = p1, p0
+		}
+		cc := res(name)
+		cc.CtxMyAddr, cc.CtxPeerAddr = sockaddrIn(t, my), sockaddrIn(t, peer)
+		cc.Present.Add(genl.CfgContextCtxMyAddr, genl.CfgContextCtxPeerAddr)
+		nc := &genl.NetConf{ConnectInt: 1, PingInt: 1, PingTimeo: 5}
+		nc.Present.Add(genl.NetConfConnectInt, genl.NetConfPingInt, genl.NetConfPingTimeo)
+		e.want(e.req(genl.CmdConnect, genl.MinorNone, cc, nc), success, "connect")
+	}
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if cond() {
+				return
+			}
+		}
+		t.Fatalf("%s: timed out (%s, %s)", what, stateString(e.state(0)), stateString(e.state(1)))
+	}
+	wait("connected", func() bool { return e.state(0).Conn == drbd.CConnected && e.state(1).Conn == drbd.CConnected })
+	e.want(e.req(genl.CmdPrimary, 0, force()), success, "primary --force")
+	wait("in sync", func() bool { return e.state(1).Disk == drbd.DUpToDate && e.state(0).Pdsk == drbd.DUpToDate })
+	done := make(chan drbd.Reply, 1)
+	go func() { done <- e.req(genl.CmdPrimary, 1) }()
+	select {
+	case rep := <-done:
+		e.want(rep, drbd.Reply(drbd.SSTwoPrimaries), "second primary")
+	case <-time.After(10 * time.Second):
+		t.Fatal("primary on the second node hangs")
+	}
+}

@@ -2,6 +2,7 @@ package statemachine
 
 import (
 	"context"
+	"time"
 
 	"udrbd/drbd"
 )
@@ -234,7 +235,20 @@ func (d *Device) SetRole(ctx context.Context, role drbd.Role, force bool) drbd.R
 			continue
 		}
 		if rv == drbd.SSTwoPrimaries {
-			try = maxTries - 2 // retry at most once more
+			// maybe the peer is detected as dead very soon: retry at
+			// most once more, after (ping-timeout + 0.1 s)
+			if try < maxTries-1 {
+				try = maxTries - 2
+				d.mu.Lock()
+				wait := d.conf.PingTimeout + 100*time.Millisecond
+				d.mu.Unlock()
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+				}
+				t.Stop()
+			}
 			continue
 		}
 		if rv < drbd.SSSuccess {

@@ -3,6 +3,7 @@ package statemachine
 import (
 	"context"
 	"sync"
+	"time"
 
 	"udrbd/drbd"
 )
@@ -54,6 +55,9 @@ type Config struct {
 	// MaxBuffers limits application requests in flight (net_conf
 	// max-buffers; 0 means no limit, as without a net_conf).
 	MaxBuffers int
+	// PingTimeout is net_conf ping-timeout (drbd_set_role waits this long
+	// plus 0.1 s before its last try against a primary peer).
+	PingTimeout time.Duration
 }
 
 // IOErrorKind is enum drbd_force_detach_flags.
@@ -454,6 +458,14 @@ func (d *Device) Ldev() any {
 }
 
 // ---- application IO gate (inc_ap_bio / dec_ap_bio, suspend / resume) ----
+
+// UpperBlocked reports whether new application IO would wait now
+// (!may_inc_ap_bio: the dev_upper_blocked statistic).
+func (d *Device) UpperBlocked() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.mayIncApBioLocked()
+}
 
 func (d *Device) mayIncApBioLocked() bool {
 	if d.st.IsSusp() || d.suspendCnt > 0 {
