@@ -354,12 +354,12 @@ func (n *Node) notifyHelper(m *Minor, name string, nh uint32, status uint32) {
 	n.multicast(&n.notiSeq, msg)
 }
 
-// broadcastStateChange sends DRBD_EVENT and the events2 CHANGE messages
-// for the objects whose reported fields changed, in the kernel's order
-// (resource, connection, device, peer device; all but the last with
-// NOTIFY_CONTINUES).
+// broadcastStateChange sends the events2 CHANGE messages for the objects
+// whose reported fields changed, in the kernel's order (resource,
+// connection, device, peer device; all but the last with NOTIFY_CONTINUES),
+// then the DRBD_EVENT state change: after_state_ch broadcasts in that order.
 func (n *Node) broadcastStateChange(m *Minor, c statemachine.StateChange) {
-	n.multicast(&n.evSeq, n.statusMessage(m, genl.CmdEvent, genl.SIBStateChange, &c))
+	defer n.multicast(&n.evSeq, n.statusMessage(m, genl.CmdEvent, genl.SIBStateChange, &c))
 	o, w := c.Old, c.New
 	var msgs []func(nh uint32) *genl.Message
 	if o.Role != w.Role || o.Susp != w.Susp || o.SuspNod != w.SuspNod || o.SuspFen != w.SuspFen {
