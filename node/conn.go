@@ -111,7 +111,7 @@ func (l *ldev) WriteAt(p []byte, off int64, fua bool) error {
 	if _, err := l.data.WriteAt(p, off); err != nil {
 		return err
 	}
-	if fua && l.conf.DiskFlushes {
+	if fua && l.cfg().DiskFlushes {
 		return unix.Fdatasync(int(l.data.Fd()))
 	}
 	return nil
@@ -122,7 +122,7 @@ func (l *ldev) Zero(off, n int64, discard bool) error {
 }
 
 func (l *ldev) Flush() error {
-	if !l.conf.DiskFlushes {
+	if !l.cfg().DiskFlushes {
 		return nil
 	}
 	return unix.Fdatasync(int(l.data.Fd()))
@@ -167,10 +167,10 @@ func (l *ldev) SyncMD() error {
 }
 
 func (l *ldev) MaxCapacity() uint64 { return l.capacity }
-func (l *ldev) UserSize() uint64    { return l.conf.DiskSize }
+func (l *ldev) UserSize() uint64    { return l.cfg().DiskSize }
 
 func (l *ldev) SyncConf() peer.SyncConf {
-	c := &l.conf
+	c := l.cfg()
 	return peer.SyncConf{ResyncRate: c.ResyncRate, CPlanAhead: c.CPlanAhead, CDelayTarget: c.CDelayTarget,
 		CFillTarget: c.CFillTarget, CMaxRate: c.CMaxRate, CMinRate: c.CMinRate}
 }
@@ -609,7 +609,7 @@ func (m *Minor) resize(msg *genl.Message) (drbd.Reply, string) {
 	if rs.ResizeSize != 0 && rs.ResizeSize < size {
 		size = rs.ResizeSize
 	}
-	if size != m.Capacity() || rs.ResizeSize != l.conf.DiskSize {
+	if size != m.Capacity() || rs.ResizeSize != l.cfg().DiskSize {
 		return drbd.Reply(drbd.ErrInvalidRequest), "changing the size of a device is not supported by udrbd yet"
 	}
 	if pd := m.peerDevice(); pd != nil && st.Conn == drbd.CConnected {

@@ -24,7 +24,7 @@ const minMDDeviceSect = 2 << 10
 // (the same one for internal meta-data), the superblock, the in-memory
 // bitmap and the activity log. It is the statemachine's Ldev.
 type ldev struct {
-	conf     genl.DiskConf
+	confp    atomic.Pointer[genl.DiskConf] // the disk options in effect (replaced whole by disk-options)
 	data, md *os.File
 	sameFile bool
 	layout   metadata.Layout
@@ -39,7 +39,6 @@ type ldev struct {
 	al  *actlog.Log
 	alw *alWriter
 
-	mdFlushes   bool
 	alSuspended atomic.Bool // AL_SUSPENDED: every bit set, writes skip the activity log
 	direct      *os.File    // O_DIRECT data descriptor of a block device (nil for files)
 	owned       []*os.File  // every descriptor opened, closed by close
@@ -93,8 +92,10 @@ func openLdev(conf *genl.DiskConf, replayAL bool) (*ldev, drbd.RetCode, error) {
 	if err != nil {
 		return nil, drbd.ErrOpenDisk, err
 	}
-	l := &ldev{conf: *conf, data: data, md: data, sameFile: true, bmDirty: map[uint64]bool{}, mdFlushes: conf.MDFlushes,
+	l := &ldev{data: data, md: data, sameFile: true, bmDirty: map[uint64]bool{},
 		owned: []*os.File{data}}
+	c := *conf
+	l.confp.Store(&c)
 	fail := func(c drbd.RetCode, err error) (*ldev, drbd.RetCode, error) {
 		l.close()
 		return nil, c, err
@@ -257,8 +258,11 @@ func (l *ldev) markAllBitmapDirty() {
 	}
 }
 
+// cfg returns the disk options in effect; callers must not change them.
+func (l *ldev) cfg() *genl.DiskConf { return l.confp.Load() }
+
 func (l *ldev) flushMD() error {
-	if !l.mdFlushes {
+	if !l.cfg().MDFlushes {
 		return nil
 	}
 	return unix.Fdatasync(int(l.md.Fd()))

@@ -74,8 +74,8 @@ func (n *Node) resInfo(r *Resource) *genl.ResourceInfo {
 
 func (m *Minor) devStats() *genl.DeviceStatistics {
 	ds := &genl.DeviceStatistics{
-		DevRead:         m.reads.Load(),
-		DevWrite:        m.writes.Load(),
+		DevRead:         m.reads.Load() * 2, // sectors, as read_cnt
+		DevWrite:        m.writes.Load() * 2,
 		DevUpperPending: uint32(max(m.upper.Load(), 0)),
 		DevUpperBlocked: m.dev.UpperBlocked(),
 		HistoryUUIDs:    make([]byte, 0),
@@ -96,7 +96,7 @@ func (m *Minor) devStats() *genl.DeviceStatistics {
 		l.mu.Unlock()
 		m.dev.PutLdev()
 	}
-	ds.DevExposedDataUUID = m.edUUID
+	ds.DevExposedDataUUID = m.EdUUID()
 	return ds
 }
 
@@ -279,7 +279,7 @@ func (m *Minor) attachedConf() *genl.DiskConf {
 		return nil
 	}
 	defer m.dev.PutLdev()
-	c := m.ld().conf
+	c := *m.ld().cfg()
 	return &c
 }
 
@@ -293,7 +293,7 @@ func (n *Node) statusMessage(m *Minor, cmd genl.Cmd, reason uint32, c *statemach
 	n.mu.Lock()
 	nc := m.res.netConf
 	n.mu.Unlock()
-	si := &genl.StateInfo{SIBReason: reason, CurrentState: m.dev.State().Pack(), EDUUID: m.edUUID}
+	si := &genl.StateInfo{SIBReason: reason, CurrentState: m.dev.State().Pack(), EDUUID: m.EdUUID()}
 	si.Present.Add(genl.StateInfoSIBReason, genl.StateInfoCurrentState, genl.StateInfoCapacity, genl.StateInfoEDUUID,
 		genl.StateInfoSendCnt, genl.StateInfoRecvCnt, genl.StateInfoReadCnt, genl.StateInfoWritCnt,
 		genl.StateInfoALWritCnt, genl.StateInfoBMWritCnt, genl.StateInfoAPBioCnt, genl.StateInfoAPPendingCnt,
@@ -345,12 +345,16 @@ func (n *Node) notifyDevice(m *Minor, nh uint32) {
 	n.multicast(&n.notiSeq, n.deviceMessage(genl.CmdDeviceState, m, nh))
 }
 
-func (n *Node) notifyHelper(m *Minor, name string, nh uint32, status uint32) {
-	msg := &genl.Message{Cmd: genl.CmdHelper, Minor: m.minor}
+// notifyHelper is notify_helper: m is nil for a connection's helper.
+func (n *Node) notifyHelper(r *Resource, m *Minor, name string, nh uint32, ret int32) {
+	msg := &genl.Message{Cmd: genl.CmdHelper, Minor: genl.MinorNone}
+	if m != nil {
+		msg.Minor = m.minor
+	}
 	msg.SetRetCode(int32(drbd.NoError))
-	msg.Add(cfgContext(m.res, m))
+	msg.Add(n.cfgContextConn(r, m))
 	msg.Attrs = append(msg.Attrs, all(&genl.NotificationHeader{NHType: nh}),
-		all(&genl.HelperInfo{HelperName: name, HelperStatus: status}))
+		all(&genl.HelperInfo{HelperName: name, HelperStatus: uint32(ret)}))
 	n.multicast(&n.notiSeq, msg)
 }
 

@@ -21,13 +21,14 @@ import (
 // (it reads the headers) and can break the stream: cut every connection,
 // truncate a packet and close, corrupt a packet header, or delay packets.
 type faultProxy struct {
-	t     *testing.T
+	t     testing.TB
 	lns   []net.Listener
 	mu    sync.Mutex
 	conns []net.Conn
 	fault atomic.Int32 // what to do with the next packet of the armed direction
 	delay atomic.Int64 // nanoseconds to hold every packet
 	hits  atomic.Int32 // faults injected
+	down  atomic.Bool  // refuse new connections (a partition)
 }
 
 const (
@@ -48,6 +49,10 @@ func (p *faultProxy) listen(target string) string {
 			c, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			if p.down.Load() {
+				c.Close()
+				continue
 			}
 			s, err := net.Dial("tcp4", target)
 			if err != nil {
@@ -121,6 +126,14 @@ func (p *faultProxy) cut() {
 		c.Close()
 	}
 }
+
+// partition cuts every connection and refuses new ones until heal.
+func (p *faultProxy) partition() {
+	p.down.Store(true)
+	p.cut()
+}
+
+func (p *faultProxy) heal() { p.down.Store(false) }
 
 func (p *faultProxy) close() {
 	for _, l := range p.lns {

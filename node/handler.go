@@ -224,9 +224,9 @@ func (n *Node) dispatch(ctx context.Context, q *request) (drbd.Reply, string) {
 			return setErr(err)
 		}
 		l := m.ld()
-		conf := l.conf
+		conf := *l.cfg()
 		if msg.Flags&genl.FlagSetDefaults != 0 {
-			conf = genl.DiskConf{BackingDev: l.conf.BackingDev, MetaDev: l.conf.MetaDev, MetaDevIdx: l.conf.MetaDevIdx}
+			conf = genl.DiskConf{BackingDev: l.cfg().BackingDev, MetaDev: l.cfg().MetaDev, MetaDevIdx: l.cfg().MetaDevIdx}
 			genl.SetDefaults(&conf)
 			conf.Present.Add(genl.DiskConfBackingDev, genl.DiskConfMetaDev, genl.DiskConfMetaDevIdx)
 		}
@@ -236,8 +236,7 @@ func (n *Node) dispatch(ctx context.Context, q *request) (drbd.Reply, string) {
 			}
 			genl.Overlay(&conf, dc)
 		}
-		l.conf = conf
-		l.mdFlushes = conf.MDFlushes
+		l.confp.Store(&conf)
 		c := m.dev.Config()
 		c.OnIOError = drbd.IOErrorPolicy(conf.OnIOError)
 		c.Fencing = drbd.FencingPolicy(conf.Fencing)
@@ -284,6 +283,9 @@ func (n *Node) dispatch(ctx context.Context, q *request) (drbd.Reply, string) {
 		return m.dev.SuspendIOAdmin(ctx), ""
 
 	case genl.CmdResumeIO:
+		if pd := m.peerDevice(); pd != nil {
+			pd.ResumedIO()
+		}
 		return m.dev.ResumeIOAdmin(ctx), ""
 
 	case genl.CmdNewCUUID:
@@ -308,7 +310,7 @@ func (n *Node) dispatch(ctx context.Context, q *request) (drbd.Reply, string) {
 			l.markAllBitmapDirty()
 			l.sb.SetBitmapUUID(0)
 		}
-		m.edUUID = l.sb.Current()
+		m.SetEdUUID(l.sb.Current())
 		l.mu.Unlock()
 		if err := l.writeBitmap(); err != nil {
 			return ok(drbd.ErrIOMDDisk, "")

@@ -91,7 +91,7 @@ func (m *Minor) Execute(d *statemachine.Device, e statemachine.Effect) error {
 			_ = l.writeBitmap()
 			_ = l.writeSuperblock()
 			l.close()
-			m.log.Info("backing device released", "disk", l.conf.BackingDev)
+			m.log.Info("backing device released", "disk", l.cfg().BackingDev)
 		}
 	case statemachine.EffHelper:
 		m.n.runHelper(m, e.Helper)
@@ -232,7 +232,7 @@ func (m *Minor) do(io *IO) error {
 		return errIO
 	case OpFlush:
 		var err error
-		if l != nil && l.conf.DiskFlushes {
+		if l != nil && l.cfg().DiskFlushes {
 			if err = unix.Fdatasync(int(l.data.Fd())); err != nil {
 				m.dev.IOError(statemachine.WriteError)
 			}
@@ -280,6 +280,9 @@ func (m *Minor) do(io *IO) error {
 	netOK := false
 	if r != nil {
 		netOK = r.Wait()
+		if !netOK {
+			m.waitUnfrozen()
+		}
 		r.Complete()
 	} else if l != nil {
 		l.setOutOfSync(io.Offset, io.Length)
@@ -288,6 +291,18 @@ func (m *Minor) do(io *IO) error {
 		return errIO
 	}
 	return nil
+}
+
+// waitUnfrozen holds a write that lost its peer while IO is frozen for
+// fencing (susp_fen, resource-and-stonith): it completes once the
+// fence-peer handler outdated the peer, the connection came back, or IO was
+// resumed, never before (the kernel keeps such requests in the transfer
+// log until then).
+func (m *Minor) waitUnfrozen() {
+	if !m.dev.State().SuspFen {
+		return
+	}
+	_ = m.dev.WaitState(m.ctx, func(s drbd.State) bool { return !s.SuspFen })
 }
 
 // mayReadLocally is drbd_may_do_local_read: UpToDate data, or an
@@ -322,7 +337,7 @@ func (m *Minor) writeLocal(l *ldev, io *IO) error {
 	default:
 		return errors.New("unsupported op")
 	}
-	if io.FUA && l.conf.DiskFlushes {
+	if io.FUA && l.cfg().DiskFlushes {
 		return unix.Fdatasync(int(l.data.Fd()))
 	}
 	return nil
@@ -375,7 +390,7 @@ func (m *Minor) attach(ctx context.Context, conf *genl.DiskConf, replayAL bool) 
 	m.res.bumpWriteOrdering(m.n)
 	if m.dev.GetLdevIfState(drbd.DInconsistent) {
 		l := m.ld()
-		m.edUUID = l.sb.Current()
+		m.SetEdUUID(l.sb.Current())
 		m.dev.PutLdev()
 		if m.noBlock {
 			return rep, nil
@@ -466,7 +481,7 @@ func (m *Minor) setRole(ctx context.Context, role drbd.Role, force bool) drbd.Re
 		} else {
 			l.sb.SetUUIDRaw(metadata.UICurrent, l.sb.Current(), false)
 		}
-		m.edUUID = l.sb.Current()
+		m.SetEdUUID(l.sb.Current())
 		l.mdDirty = true
 		l.mu.Unlock()
 		if err := l.writeSuperblock(); err != nil {

@@ -2,16 +2,15 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"udrbd/drbd"
 	"udrbd/genl"
@@ -32,10 +31,16 @@ type Options struct {
 	// BlockPath names the block device of a minor for the symlinks
 	// (default /dev/ublkbN).
 	BlockPath func(minor uint32) string
-	// HelperCmd runs usermode helpers ("" = log only). The kernel runs
-	// "drbdadm <helper> <resource>/<volume>"; set it to "drbdadm".
-	HelperCmd string
-	Logger    *slog.Logger
+	// UsermodeHelper is the program the handlers run as (the kernel's
+	// usermode_helper module parameter, there /sbin/drbdadm): it is called
+	// as PROGRAM HANDLER minor-N, or PROGRAM HANDLER RESOURCE for the
+	// connection's fence-peer and unfence-peer. "" runs nothing: every
+	// handler then answers 0, as drbdadm does for one not configured.
+	UsermodeHelper string
+	// HelperTimeout bounds each handler call (0: DefaultHelperTimeout);
+	// a handler still running then is killed with its process group.
+	HelperTimeout time.Duration
+	Logger        *slog.Logger
 }
 
 // Multicaster sends events ("events" group of the genl family).
@@ -57,6 +62,11 @@ type Node struct {
 	mc      atomic.Pointer[Multicaster]
 	evSeq   atomic.Uint32 // DRBD_EVENT sequence (drbd_genl_seq)
 	notiSeq atomic.Uint32 // events2 sequence (notify_genl_seq)
+
+	hmu      sync.Mutex // handler calls: Close waits for the running ones
+	hdone    sync.Cond  // on hmu, when hrunning drops to 0
+	hrunning int
+	hclosed  bool // no more handler calls
 }
 
 // Resource is a DRBD resource: options and volumes (its single
@@ -121,6 +131,7 @@ func New(opts Options) *Node {
 		opts.BlockPath = func(minor uint32) string { return fmt.Sprintf("/dev/ublkb%d", minor) }
 	}
 	n := &Node{opts: opts, log: opts.Logger, resources: map[string]*Resource{}, minors: map[uint32]*Minor{}}
+	n.hdone.L = &n.hmu
 	n.evSeq.Store(2)
 	n.notiSeq.Store(2)
 	return n
@@ -150,6 +161,12 @@ func (n *Node) Close() {
 	for _, r := range n.sortedResources() {
 		r.conn.Stop(context.Background())
 	}
+	n.hmu.Lock()
+	n.hclosed = true
+	for n.hrunning > 0 {
+		n.hdone.Wait()
+	}
+	n.hmu.Unlock()
 }
 
 func (n *Node) resource(name string) *Resource {
@@ -214,6 +231,7 @@ func (n *Node) newResource(name string, opts *genl.ResOpts) (drbd.RetCode, strin
 	n.resSeq++
 	r := &Resource{name: name, vols: map[uint32]*Minor{}, conn: peer.New(name, n.log), created: n.resSeq}
 	r.wo.Store(woFlush)
+	r.conn.SetConnHelper(func(h string) int { return n.runConnHelper(r, h) })
 	genl.SetDefaults(&r.opts)
 	if opts != nil {
 		genl.Overlay(&r.opts, opts)
@@ -353,28 +371,4 @@ func (n *Node) removeLinks(m *Minor) {
 	dir := filepath.Join(n.opts.DevDir, "drbd", "by-res", m.res.name)
 	_ = os.Remove(filepath.Join(dir, fmt.Sprint(m.vol)))
 	_ = os.Remove(dir) // only if empty
-}
-
-// runHelper runs a usermode helper ("drbdadm <helper> <res>/<vol>" as the
-// kernel does) with the helper broadcasts around it.
-func (n *Node) runHelper(m *Minor, name string) int {
-	n.log.Warn("helper", "name", name, "resource", m.res.name, "minor", m.minor)
-	n.notifyHelper(m, name, genl.NotifyCall, 0)
-	status := 0
-	if n.opts.HelperCmd != "" {
-		cmd := exec.Command(n.opts.HelperCmd, name, fmt.Sprintf("%s/%d", m.res.name, m.vol))
-		cmd.Env = append(os.Environ(),
-			"DRBD_RESOURCE="+m.res.name, fmt.Sprintf("DRBD_MINOR=%d", m.minor),
-			fmt.Sprintf("DRBD_VOLUME=%d", m.vol))
-		if err := cmd.Run(); err != nil {
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				status = ee.ExitCode() << 8
-			} else {
-				status = 0x100
-			}
-		}
-	}
-	n.notifyHelper(m, name, genl.NotifyResponse, uint32(status))
-	return status >> 8
 }

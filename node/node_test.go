@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"udrbd/drbd"
 	"udrbd/genl"
@@ -121,10 +122,18 @@ type env struct {
 	blocks *fakeLayer
 }
 
-func start(t testing.TB, dir string, blocks *fakeLayer) *env {
+func start(t testing.TB, dir string, blocks *fakeLayer, opts ...func(*Options)) *env {
 	t.Helper()
-	n := New(Options{StateDir: filepath.Join(dir, "state"), Blocks: blocks, DevDir: filepath.Join(dir, "dev"),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	var logw io.Writer = io.Discard
+	if os.Getenv("UDRBD_TEST_LOG") != "" { // the nodes' logs on stderr, for debugging
+		logw = os.Stderr
+	}
+	o := Options{StateDir: filepath.Join(dir, "state"), Blocks: blocks, DevDir: filepath.Join(dir, "dev"),
+		Logger: slog.New(slog.NewTextHandler(logw, nil)).With("node", filepath.Base(dir))}
+	for _, f := range opts {
+		f(&o)
+	}
+	n := New(o)
 	_ = os.MkdirAll(filepath.Join(dir, "state"), 0o700)
 	if err := n.Restore(context.Background()); err != nil {
 		t.Fatal(err)
@@ -395,6 +404,11 @@ func TestSingleNodeLifecycle(t *testing.T) {
 	e.want(e.req(genl.CmdDetach, 0), success, "detach")
 	if s := e.state(0); s.Disk != drbd.DDiskless {
 		t.Fatalf("disk %v after detach", s.Disk)
+	}
+	// as the kernel's: detach returns once the disk is Diskless; the worker
+	// releases the backing device right after (an attach waits for that)
+	for deadline := time.Now().Add(10 * time.Second); !l.closed.Load() && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
 	}
 	if !l.closed.Load() {
 		t.Fatal("backing device not released after detach")

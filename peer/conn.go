@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"udrbd/drbd"
@@ -137,6 +138,9 @@ type Conn struct {
 	cancel  context.CancelFunc
 	stopped chan struct{}
 	stats   ConnStats
+
+	connHelper func(name string) int // fence-peer, unfence-peer (SetConnHelper)
+	connectCnt atomic.Uint64         // connect_cnt: handshakes that reached WFReportParams
 }
 
 // ConnStats are counters for status output.

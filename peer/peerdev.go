@@ -25,7 +25,8 @@ type PeerDevice struct {
 	vnr uint16
 	log *slog.Logger
 
-	packetSeq atomic.Uint32 // packet_seq of P_DATA
+	packetSeq     atomic.Uint32 // packet_seq of P_DATA
+	newCurPending atomic.Bool   // NEW_CUR_UUID: the peer was lost while IO was suspended
 
 	// statistics (peer_device_statistics): sectors sent and received,
 	// requests waiting for the peer's answer, peer requests not yet answered
@@ -600,52 +601,9 @@ func (pd *PeerDevice) RequestStateChange(ctx context.Context, ch statemachine.Ch
 	}
 }
 
-// TryOutdatePeer is conn_try_outdate_peer: run the fence-peer helper and
-// read its exit code (3 peer already outdated, 4 outdated it, 5 peer
-// unreachable, 6 peer is primary, 7 peer was stonithed).
-func (pd *PeerDevice) TryOutdatePeer(ctx context.Context) bool {
-	st := pd.dev().State()
-	if st.Pdsk == drbd.DOutdated || st.Pdsk <= drbd.DFailed {
-		return true
-	}
-	r := pd.v.Helper("fence-peer")
-	var ns drbd.DiskState
-	ok := false
-	switch r {
-	case 3:
-		ns, ok = drbd.DOutdated, true
-		pd.log.Info("fence-peer helper returned 3 (peer was already outdated)")
-	case 4:
-		ns, ok = drbd.DOutdated, true
-		pd.log.Info("fence-peer helper returned 4 (peer was fenced)")
-	case 5:
-		ok = true
-		if st.Disk == drbd.DUpToDate {
-			ns = drbd.DOutdated
-			pd.log.Info("fence-peer helper returned 5 (peer is unreachable, assumed to be dead)")
-		} else {
-			pd.log.Info("fence-peer helper returned 5 (peer unreachable, doing nothing since disk != UpToDate)")
-		}
-	case 6:
-		pd.log.Error("fence-peer helper returned 6 (peer is primary)")
-		return false
-	case 7:
-		ns, ok = drbd.DOutdated, true
-		pd.log.Info("fence-peer helper returned 7 (peer was stonithed)")
-	default:
-		pd.log.Error(fmt.Sprintf("fence-peer helper broken, returned %d", r))
-		return false
-	}
-	if ok && ns == drbd.DOutdated {
-		pd.dev().Change(statemachine.CSVerbose, func(s drbd.State) drbd.State {
-			if s.Pdsk > drbd.DOutdated {
-				s.Pdsk = drbd.DOutdated
-			}
-			return s
-		})
-	}
-	return ok
-}
+// TryOutdatePeer is conn_try_outdate_peer for the device's connection
+// (the state engine's Peer, used by drbd_set_role).
+func (pd *PeerDevice) TryOutdatePeer(context.Context) bool { return pd.c.TryOutdatePeer() }
 
 // gotReqState is receive_req_state / receive_req_conn_state.
 func (pd *PeerDevice) gotReqState(s *session, cmd proto.Cmd, p *proto.ReqState) error {
@@ -722,14 +680,20 @@ func (pd *PeerDevice) AfterStateChange(os, ns drbd.State) {
 		if d := pd.getDisk(drbd.DInconsistent); d != nil {
 			u := d.UUIDs()
 			if (ns.Role == drbd.RPrimary || ns.Peer == drbd.RPrimary) && u[metadata.UIBitmap] == 0 && ns.Disk >= drbd.DUpToDate {
-				pd.newCurrentUUID(d, ns.Role == drbd.RPrimary)
-				if live {
-					_ = pd.sendUUIDs(s, 0)
+				if ns.IsSusp() {
+					// NEW_CUR_UUID: made when IO is thawed
+					pd.newCurPending.Store(true)
+				} else {
+					pd.newCurrentUUID(d, ns.Role == drbd.RPrimary)
+					if live {
+						_ = pd.sendUUIDs(s, 0)
+					}
 				}
 			}
 			pd.putDisk()
 		}
 	}
+	pd.thawReconnected(ns)
 	if ns.Pdsk < drbd.DInconsistent {
 		if d := pd.getDisk(drbd.DInconsistent); d != nil {
 			u := d.UUIDs()

@@ -379,6 +379,7 @@ func (s *session) serve() {
 	for _, pd := range c.volumes() {
 		pd.connected(s)
 	}
+	c.connectCnt.Add(1)
 	rv := c.setConn(drbd.CWFReportParams, statemachine.CSVerbose)
 	if rv < drbd.SSSuccess || c.cstate() != drbd.CWFReportParams {
 		for _, pd := range c.volumes() {
@@ -419,6 +420,9 @@ func (c *Conn) disconnected(s *session) {
 			pd.disconnected(s)
 		}
 		c.log.Info("Connection closed")
+		if c.highestRole() == drbd.RPrimary && c.highestPdsk() >= drbd.DUnknown {
+			c.tryOutdatePeerAsync()
+		}
 		if s.stopping.Load() {
 			c.setConn(drbd.CDisconnecting, statemachine.CSHard)
 		}

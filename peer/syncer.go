@@ -494,6 +494,9 @@ func (pd *PeerDevice) resyncFinished() {
 	pd.rs.total, pd.rs.failed = 0, 0
 	pd.rs.mu.Unlock()
 	_ = d.SyncMD()
+	if os.Conn == drbd.CSyncSource {
+		pd.unfence()
+	}
 	if helper != "" {
 		pd.v.Helper(helper)
 	}

@@ -196,7 +196,16 @@ func (d *Device) IOError(kind IOErrorKind) {
 // asks the peer layer to outdate the peer (with force, SS_PRIMARY_NOP
 // then marks the peer Outdated: split brain by request). Finally a
 // verbose attempt decides.
+//
+// It first lets the worker finish the after-state work queued so far: that
+// work may still send the peer a P_STATE of an older state (the one after
+// the connection came up), which must reach the peer before the role
+// change does, or the peer would take it for the state after the change.
+// SetRole must not be called from the worker.
 func (d *Device) SetRole(ctx context.Context, role drbd.Role, force bool) drbd.Reply {
+	if err := d.barrier(ctx); err != nil {
+		return srv(drbd.SSUnknownError)
+	}
 	d.adm.Lock()
 	defer d.adm.Unlock()
 	d.stateMutex.Lock()

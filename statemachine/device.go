@@ -628,6 +628,20 @@ func (d *Device) destroyLocked() {
 	d.miscWait.Broadcast()
 }
 
+// barrier waits until the worker has run the work queued so far.
+func (d *Device) barrier(ctx context.Context) error {
+	done := make(chan struct{})
+	d.mu.Lock()
+	d.queueLocked(work{kind: workBarrier, done: done})
+	d.mu.Unlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // WaitIdle waits until the worker has run all queued work, including the
 // work that work queued (for tests and orderly shutdown).
 func (d *Device) WaitIdle(ctx context.Context) error {

@@ -61,7 +61,9 @@ func main() {
 	sockGroup := fs.String("socket-group", "", "group (name or gid) owning the control socket")
 	var adminGroups groupList
 	fs.Var(&adminGroups, "admin-group", "group (name or gid) whose members may change state (repeatable)")
-	helper := fs.String("helper", "", "program run for usermode helpers as PROGRAM HELPER RES/VOL (e.g. drbdadm; empty: log only)")
+	helper := fs.String("usermode-helper", node.DefaultUsermodeHelper,
+		"program the handlers run as: PROGRAM HANDLER minor-N, or PROGRAM HANDLER RESOURCE for fence-peer and unfence-peer (the kernel's usermode_helper; empty: none, every handler answers 0)")
+	helperTimeout := fs.Duration("helper-timeout", node.DefaultHelperTimeout, "longest a handler may run before it is killed")
 	_ = fs.Parse(os.Args[1:])
 	if *showVersion {
 		fmt.Printf("udrbd %s (DRBD API 1, protocol 86-101)\n", version)
@@ -78,7 +80,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "udrbd: %v\n", err)
 		os.Exit(2)
 	}
-	if err := run(log, sc, *stateDir, *devDir, *helper); err != nil {
+	if err := run(log, sc, *stateDir, *devDir, node.Options{UsermodeHelper: *helper, HelperTimeout: *helperTimeout}); err != nil {
 		log.Error("udrbd: " + err.Error())
 		os.Exit(1)
 	}
@@ -141,7 +143,9 @@ func socketConfig(path, mode, group string, admins []string) (server.Config, err
 	return sc, nil
 }
 
-func run(log *slog.Logger, sc server.Config, stateDir, devDir, helper string) error {
+// run serves the control socket until a signal; opts carries the node
+// options the flags set (the rest is filled in here).
+func run(log *slog.Logger, sc server.Config, stateDir, devDir string, opts node.Options) error {
 	sockPath := sc.Path
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return err
@@ -172,7 +176,8 @@ func run(log *slog.Logger, sc server.Config, stateDir, devDir, helper string) er
 		defer ctrl.Close()
 		blocks = &node.UblkLayer{Ctrl: ctrl, Logf: func(f string, a ...any) { log.Debug(fmt.Sprintf(f, a...)) }}
 	}
-	n := node.New(node.Options{StateDir: stateDir, Blocks: blocks, DevDir: devDir, HelperCmd: helper, Logger: log})
+	opts.StateDir, opts.Blocks, opts.DevDir, opts.Logger = stateDir, blocks, devDir, log
+	n := node.New(opts)
 	srv, err := server.Listen(sc, n)
 	if err != nil {
 		return err
