@@ -36,6 +36,10 @@ type Options struct {
 	// "drbdadm <helper> <resource>/<volume>"; set it to "drbdadm".
 	HelperCmd string
 	Logger    *slog.Logger
+	// Observe, if set, returns the latency observer of a volume; it is
+	// called when the minor is created (off the data path). Nil, or a
+	// nil result: the volume's writes are not timed.
+	Observe func(resource string, volume uint32) WriteObserver
 }
 
 // Multicaster sends events ("events" group of the genl family).

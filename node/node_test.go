@@ -123,8 +123,18 @@ type env struct {
 
 func start(t testing.TB, dir string, blocks *fakeLayer) *env {
 	t.Helper()
-	n := New(Options{StateDir: filepath.Join(dir, "state"), Blocks: blocks, DevDir: filepath.Join(dir, "dev"),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return startWith(t, dir, blocks, nil)
+}
+
+// startWith is start with options changed by opt (if not nil).
+func startWith(t testing.TB, dir string, blocks *fakeLayer, opt func(*Options)) *env {
+	t.Helper()
+	o := Options{StateDir: filepath.Join(dir, "state"), Blocks: blocks, DevDir: filepath.Join(dir, "dev"),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if opt != nil {
+		opt(&o)
+	}
+	n := New(o)
 	_ = os.MkdirAll(filepath.Join(dir, "state"), 0o700)
 	if err := n.Restore(context.Background()); err != nil {
 		t.Fatal(err)

@@ -55,13 +55,16 @@ type pair struct {
 	netOptions func(*genl.NetConf)
 }
 
-func newPair(t testing.TB, size int64) *pair {
+func newPair(t testing.TB, size int64) *pair { return newPairWith(t, size, nil) }
+
+// newPairWith is newPair with both nodes' options changed by opt.
+func newPairWith(t testing.TB, size int64, opt func(*Options)) *pair {
 	p := &pair{t: t, size: size}
 	da, db := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
 	_ = os.MkdirAll(da, 0o700)
 	_ = os.MkdirAll(db, 0o700)
 	p.diskA, p.diskB = mkdisk(t, da, size), mkdisk(t, db, size)
-	p.a, p.b = start(t, da, &fakeLayer{}), start(t, db, &fakeLayer{})
+	p.a, p.b = startWith(t, da, &fakeLayer{}, opt), startWith(t, db, &fakeLayer{}, opt)
 	p.addrA = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	p.addrB = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	for _, e := range []*env{p.a, p.b} {
