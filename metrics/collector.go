@@ -76,7 +76,6 @@ var (
 	descDevClient  = desc("drbd_device_client", "1 for a volume that is diskless by intent; DRBD 8.4 has no such volumes, so always 0.", devLabels...)
 	descDevUnint   = desc("drbd_device_unintentionaldiskless", "1 while the volume has no local disk although it is not diskless by intent.", devLabels...)
 	descDevQuorum  = desc("drbd_device_quorum", "1 while the volume has quorum; DRBD 8.4 has no quorum, so I/O never waits for it: always 1.", devLabels...)
-	descDevOpen    = desc("drbd_device_open", "1 while the block device is mounted or held open.", devLabels...)
 	descDevSize    = desc("drbd_device_size_bytes", "Size of the block device in bytes.", devLabels...)
 	descDevRead    = desc("drbd_device_read_bytes_total", "Bytes applications read from the volume.", devLabels...)
 	descDevWritten = desc("drbd_device_written_bytes_total", "Bytes applications wrote to the volume.", devLabels...)
@@ -93,7 +92,7 @@ var (
 
 var allDescs = []*prometheus.Desc{descUp, descVersion, descResources, descResRole, descResSusp, descResForce,
 	descConnState, descConnCong, descConnAP, descConnRS, descPDOOS, descPDSent, descPDRecv,
-	descDevState, descDevClient, descDevUnint, descDevQuorum, descDevOpen, descDevSize, descDevRead,
+	descDevState, descDevClient, descDevUnint, descDevQuorum, descDevSize, descDevRead,
 	descDevWritten, descDevAL, descDevBM, descDevUpper, descDevLower, descDevALSusp,
 	descLatLocal, descLatNet, descLatApp}
 
@@ -199,7 +198,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descDevClient, 0, dl...)
 			gauge(descDevUnint, b2f(d.Disk == drbd.DDiskless), dl...)
 			gauge(descDevQuorum, 1, dl...)
-			gauge(descDevOpen, b2f(d.Open), dl...)
 			gauge(descDevSize, kibBytes(d.SizeSectors), dl...)
 			counter(descDevRead, float64(d.ReadKiB*1024), dl...)
 			counter(descDevWritten, float64(d.WrittenKiB*1024), dl...)

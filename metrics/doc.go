@@ -34,16 +34,18 @@
 // drbd_device_quorum is 1 (no quorum, I/O never waits for it; 0 would
 // read as "quorum lost" on the dashboards), drbd_device_client and
 // drbd_resource_forceiofailures are 0, drbd_device_bmwrites_total stays
-// 0 (8.4 does not count bitmap writes). drbd_device_open, which 8.4's
-// events2 lacks, is the block device's "in use";
-// drbd_connection_apinflight_bytes and drbd_connection_rsinflight_bytes,
-// which 8.4's events2 lacks too, are udrbd's own in-flight counts.
+// 0 (8.4 does not count bitmap writes). drbd_connection_apinflight_bytes
+// and drbd_connection_rsinflight_bytes, which 8.4's events2 lacks, are
+// udrbd's own in-flight counts.
 // drbd_connection_congested is 0: udrbd does not measure its send
 // buffer.
 //
 // drbd_resource_maypromote and drbd_resource_promotionscore are left
 // out: auto-promotion and its score are DRBD 9's, and any value would be
-// made up. So are drbd-reactor's path facts (DRBD 9 paths).
+// made up. So is drbd_device_open: udrbd can tell whether its block
+// device is open only by opening it exclusively, and a scrape doing that
+// would make a concurrent mount fail. (drbd-reactor exports nothing of
+// DRBD 9's paths.)
 //
 // drbdreactor_up (always 1) and drbd_version are kept, as the
 // dashboards' instance picker uses drbdreactor_up; drbd_version's kmod is

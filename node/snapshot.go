@@ -54,8 +54,8 @@ type ConnectionSnapshot struct {
 type DeviceSnapshot struct {
 	Volume, Minor uint32
 	Disk          drbd.DiskState
-	// Open: the block device is mounted or held open.
-	Open bool
+	// (Whether the block device is open is not here: udrbd can only tell
+	// by opening it exclusively, which would make a concurrent mount fail.)
 	// SizeSectors is the exposed size.
 	SizeSectors uint64
 	// ReadKiB, WrittenKiB: application data read and written (the
@@ -119,7 +119,7 @@ func (n *Node) Snapshot() Snapshot {
 
 func (m *Minor) snapshot() DeviceSnapshot {
 	st := m.dev.State()
-	d := DeviceSnapshot{Volume: m.vol, Minor: m.minor, Disk: st.Disk, Open: m.inUse(), SizeSectors: m.Capacity(),
+	d := DeviceSnapshot{Volume: m.vol, Minor: m.minor, Disk: st.Disk, SizeSectors: m.Capacity(),
 		ReadKiB: m.reads.Load(), WrittenKiB: m.writes.Load(),
 		UpperPending: uint64(max(m.upper.Load(), 0)), LowerPending: uint64(max(m.dev.LocalCount(), 0))}
 	pi := peerInfo(st)
