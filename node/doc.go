@@ -27,6 +27,15 @@
 // slot and cannot deadlock a small log), the backing file, and on failure
 // the state engine's IOError, which applies on-io-error.
 //
+// # Exporters
+//
+// Snapshot copies what events2 reports (states and statistics) into plain
+// structs; package metrics turns it into Prometheus metrics. The node does
+// not know the exporter: Options.Observe hands each minor a WriteObserver
+// (nil by default), which the data path tells how long each write took on
+// the backing device, on the network (through the peer device) and as a
+// whole.
+//
 // # Deviations (single node, no replication yet)
 //
 //   - Without a peer every write marks its blocks out of sync in the

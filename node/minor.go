@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -37,6 +38,7 @@ type Minor struct {
 	noBlock  bool           // attach must not create the block device (restore)
 	exposed  atomic.Uint64  // the exposed size in sectors (0: none yet); read by the data path without mu
 	pd       atomic.Pointer[peer.PeerDevice]
+	obs      WriteObserver // nil: writes are not timed; set at creation
 
 	reads, writes atomic.Uint64 // KiB, for statistics
 	creating      atomic.Bool   // the block device is being made: its reads are the kernel's partition probe
@@ -51,7 +53,14 @@ func newMinor(n *Node, r *Resource, minor, vol uint32) *Minor {
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.dev = statemachine.New(m, minorPeer{m}, statemachine.Config{OnNoData: drbd.OnNoData(r.opts.OnNoData)})
 	m.dev.Subscribe(m.stateChanged)
-	m.pd.Store(r.conn.AddVolume(m))
+	if n.opts.Observe != nil {
+		m.obs = n.opts.Observe(r.name, vol)
+	}
+	pd := r.conn.AddVolume(m)
+	if m.obs != nil {
+		pd.SetObserver(m.obs)
+	}
+	m.pd.Store(pd)
 	return m
 }
 
@@ -169,7 +178,11 @@ func (m *Minor) stateChanged(c statemachine.StateChange) {
 // Submit is the data path (drbd_make_request): each request runs in its
 // own goroutine so the queue never blocks on the IO gate or the log.
 func (m *Minor) Submit(io *IO) {
-	go m.serve(io)
+	var arrived time.Time // zero: not timed
+	if m.obs != nil && isWrite(io.Op) {
+		arrived = time.Now()
+	}
+	go m.serve(io, arrived)
 }
 
 var (
@@ -178,7 +191,7 @@ var (
 	errNoSp = unix.ENOSPC
 )
 
-func (m *Minor) serve(io *IO) {
+func (m *Minor) serve(io *IO, arrived time.Time) {
 	if err := m.dev.IncApBio(m.ctx); err != nil {
 		io.Done(errIO)
 		return
@@ -190,7 +203,13 @@ func (m *Minor) serve(io *IO) {
 	}
 	m.upper.Add(-1)
 	m.dev.DecApBio()
-	io.Done(err)
+	if arrived.IsZero() || err != nil {
+		io.Done(err)
+		return
+	}
+	took := time.Since(arrived)
+	io.Done(nil)
+	m.obs.ObserveApplicationWrite(took)
 }
 
 func (m *Minor) do(io *IO) error {
@@ -269,12 +288,19 @@ func (m *Minor) do(io *IO) error {
 	}
 	localOK := false
 	if l != nil {
+		var began time.Time
+		if m.obs != nil {
+			began = time.Now()
+		}
 		err := m.writeLocal(l, io)
 		if err != nil {
 			m.log.Error("local write failed", "op", io.Op, "offset", io.Offset, "err", err)
 			m.dev.IOError(statemachine.WriteError)
 		} else {
 			localOK = true
+			if m.obs != nil {
+				m.obs.ObserveLocalWrite(time.Since(began))
+			}
 		}
 	}
 	netOK := false

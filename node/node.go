@@ -41,6 +41,10 @@ type Options struct {
 	// a handler still running then is killed with its process group.
 	HelperTimeout time.Duration
 	Logger        *slog.Logger
+	// Observe, if set, returns the latency observer of a volume; it is
+	// called when the minor is created (off the data path). Nil, or a
+	// nil result: the volume's writes are not timed.
+	Observe func(resource string, volume uint32) WriteObserver
 }
 
 // Multicaster sends events ("events" group of the genl family).

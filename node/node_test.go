@@ -122,6 +122,15 @@ type env struct {
 	blocks *fakeLayer
 }
 
+// startWith is start with options changed by opt (if not nil).
+func startWith(t testing.TB, dir string, blocks *fakeLayer, opt func(*Options)) *env {
+	t.Helper()
+	if opt == nil {
+		return start(t, dir, blocks)
+	}
+	return start(t, dir, blocks, opt)
+}
+
 func start(t testing.TB, dir string, blocks *fakeLayer, opts ...func(*Options)) *env {
 	t.Helper()
 	var logw io.Writer = io.Discard

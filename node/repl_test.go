@@ -55,6 +55,14 @@ type pair struct {
 	netOptions func(*genl.NetConf)
 }
 
+// newPairWith is newPair with both nodes' options changed by opt.
+func newPairWith(t testing.TB, size int64, opt func(*Options)) *pair {
+	if opt == nil {
+		return newPair(t, size)
+	}
+	return newPair(t, size, opt)
+}
+
 func newPair(t testing.TB, size int64, opts ...func(*Options)) *pair {
 	p := &pair{t: t, size: size}
 	da, db := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"udrbd/drbd"
 	"udrbd/metadata"
@@ -32,6 +33,11 @@ type PeerDevice struct {
 	// requests waiting for the peer's answer, peer requests not yet answered
 	sentSect, recvSect atomic.Uint64
 	pending, unacked   atomic.Int32
+	apInFlight         atomic.Int64 // sectors of application writes whose network half is not done
+
+	// obs, if set, is told how long each replicated write's network half
+	// took; set before the volume's first write (SetObserver)
+	obs Observer
 
 	mu           sync.Mutex
 	pUUIDs       metadata.UUIDSet // p_uuid, valid while havePUUIDs
@@ -103,17 +109,37 @@ func (pd *PeerDevice) inSync(sector uint64, size int) {
 type Stats struct {
 	SentSectors, ReceivedSectors uint64
 	Pending, Unacked             uint32
+	// sectors in flight: application writes handed to the peer whose
+	// network half is not done (ap_in_flight), resync requests not yet
+	// answered (rs_in_flight)
+	APInFlightSectors, RSInFlightSectors uint64
 }
 
 // Stats returns the counters (send_cnt, recv_cnt, ap_pending_cnt plus
-// rs_pending_cnt, unacked_cnt).
+// rs_pending_cnt, unacked_cnt, ap_in_flight, rs_in_flight).
 func (pd *PeerDevice) Stats() Stats {
 	pd.rs.mu.Lock()
-	rsPending := pd.rs.inFlight >> 3
+	rsInFlight := pd.rs.inFlight
 	pd.rs.mu.Unlock()
+	rsPending := rsInFlight >> 3
 	return Stats{SentSectors: pd.sentSect.Load(), ReceivedSectors: pd.recvSect.Load(),
-		Pending: uint32(max(pd.pending.Load(), 0) + int32(rsPending)), Unacked: uint32(max(pd.unacked.Load(), 0))}
+		Pending: uint32(max(pd.pending.Load(), 0) + int32(rsPending)), Unacked: uint32(max(pd.unacked.Load(), 0)),
+		APInFlightSectors: uint64(max(pd.apInFlight.Load(), 0)), RSInFlightSectors: uint64(max(rsInFlight, 0))}
 }
+
+// Observer is told how long the network half of each replicated
+// application write took: from StartWrite until the peer's answer the
+// protocol waits for (B: P_RECV_ACK, C: P_WRITE_ACK), or until the data
+// was sent (protocol A). Writes that fail on the network are not
+// reported. It is called from the connection's goroutines: it must be
+// quick and must not block.
+type Observer interface {
+	ObserveNetworkWrite(time.Duration)
+}
+
+// SetObserver sets the observer of the volume's replicated writes (nil:
+// none); call it before the volume's first write.
+func (pd *PeerDevice) SetObserver(o Observer) { pd.obs = o }
 
 // PeerUUIDs returns what the peer last sent in P_UUIDS.
 func (pd *PeerDevice) PeerUUIDs() (u metadata.UUIDSet, bits, flags uint64, ok bool) {

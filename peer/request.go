@@ -48,8 +48,10 @@ type Request struct {
 	netOK   bool
 	sent    bool
 	acked   bool // the barrier for its epoch was acked
-	done    chan struct{}
-	start   time.Time
+	// counted in the peer device's ap_in_flight
+	inFlight bool
+	done     chan struct{}
+	start    time.Time
 }
 
 // Wait blocks until the network half is done as the protocol promises
@@ -80,7 +82,11 @@ func (r *Request) finishNet(ok bool) {
 	}
 	r.netDone, r.netOK = true, ok
 	waited := r.sent && r.proto != proto.ProtA
+	r.leaveFlightLocked()
 	r.mu.Unlock()
+	if ok && r.pd.obs != nil {
+		r.pd.obs.ObserveNetworkWrite(time.Since(r.start))
+	}
 	if waited {
 		r.pd.pending.Add(-1)
 	}
@@ -173,7 +179,8 @@ func (pd *PeerDevice) StartWrite(w Write) *Request {
 		s.tl.closeEpoch(s)
 		return nil
 	}
-	r := &Request{pd: pd, s: s, w: w, proto: s.protocol(), done: make(chan struct{}), start: time.Now()}
+	r := &Request{pd: pd, s: s, w: w, proto: s.protocol(), done: make(chan struct{}), start: time.Now(), inFlight: true}
+	pd.apInFlight.Add(int64(w.Size >> 9))
 	if r.proto != proto.ProtA {
 		r.id = s.register(r)
 	} else {
@@ -184,11 +191,23 @@ func (pd *PeerDevice) StartWrite(w Write) *Request {
 	}
 	pd.writing.lock(w.Sector, w.Size)
 	if !s.tl.add(s, r) {
+		r.mu.Lock()
+		r.leaveFlightLocked()
+		r.mu.Unlock()
 		pd.writing.unlock(w.Sector, w.Size)
 		s.lookup(r.id, true)
 		return nil
 	}
 	return r
+}
+
+// leaveFlightLocked takes the request off ap_in_flight, once (a failed
+// StartWrite and a lost session may both try).
+func (r *Request) leaveFlightLocked() {
+	if r.inFlight {
+		r.inFlight = false
+		r.pd.apInFlight.Add(-int64(r.w.Size >> 9))
+	}
 }
 
 // Release drops the request's hold on its blocks (the application request

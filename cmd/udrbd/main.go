@@ -6,6 +6,7 @@
 //
 //	udrbd [--socket PATH] [--socket-mode MODE] [--socket-group GROUP]
 //	      [--admin-group GROUP]... [--state-dir DIR] [--log-level LEVEL] [--dev-dir DIR]
+//	      [--helper PROGRAM] [--metrics-listen ADDR]
 //	udrbd --version
 //	udrbd ctl [--socket PATH] COMMAND ARGS...   (a test aid until drbdsetup lands)
 //
@@ -13,6 +14,12 @@
 // --socket-group open it to others. Callers other than root may then read
 // status (without the shared secret); state changes need root or membership
 // of an --admin-group, as the kernel's genetlink needs CAP_SYS_ADMIN.
+//
+// With --metrics-listen ADDR (host:port; drbd-reactor's exporter uses
+// :9942) it serves Prometheus metrics at http://ADDR/metrics: drbd-reactor's
+// metric names and labels plus per-stage write latency histograms (see
+// package metrics and docs/metrics.md). Without it (the default) nothing
+// listens and writes are not timed.
 //
 // It runs in the foreground and logs with log/slog to stderr. On SIGTERM
 // or SIGINT it saves its configuration and exits, leaving its ublk devices
@@ -40,6 +47,7 @@ import (
 
 	"udrbd/genl"
 	"udrbd/genl/server"
+	"udrbd/metrics"
 	"udrbd/node"
 	"udrbd/ublk"
 )
@@ -64,6 +72,7 @@ func main() {
 	helper := fs.String("usermode-helper", node.DefaultUsermodeHelper,
 		"program the handlers run as: PROGRAM HANDLER minor-N, or PROGRAM HANDLER RESOURCE for fence-peer and unfence-peer (the kernel's usermode_helper; empty: none, every handler answers 0)")
 	helperTimeout := fs.Duration("helper-timeout", node.DefaultHelperTimeout, "longest a handler may run before it is killed")
+	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics, ADDR as host:port (drbd-reactor uses :9942; empty: off)")
 	_ = fs.Parse(os.Args[1:])
 	if *showVersion {
 		fmt.Printf("udrbd %s (DRBD API 1, protocol 86-101)\n", version)
@@ -80,7 +89,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "udrbd: %v\n", err)
 		os.Exit(2)
 	}
-	if err := run(log, sc, *stateDir, *devDir, node.Options{UsermodeHelper: *helper, HelperTimeout: *helperTimeout}); err != nil {
+	if err := run(log, sc, *stateDir, *devDir, *metricsAddr, node.Options{UsermodeHelper: *helper, HelperTimeout: *helperTimeout}); err != nil {
 		log.Error("udrbd: " + err.Error())
 		os.Exit(1)
 	}
@@ -143,9 +152,23 @@ func socketConfig(path, mode, group string, admins []string) (server.Config, err
 	return sc, nil
 }
 
+// startMetrics serves the node's metrics on addr.
+func startMetrics(log *slog.Logger, addr string, src metrics.Source, lat *metrics.Latencies) (*metrics.Server, error) {
+	c := metrics.NewCollector(src, lat)
+	s, err := metrics.Listen(addr, metrics.Registry(c))
+	if err != nil {
+		return nil, err
+	}
+	// drbd_version's utils label, as drbd-reactor finds it; not worth
+	// delaying the start for
+	go func() { c.SetUtilsVersion(metrics.DrbdadmVersion(context.Background())) }()
+	log.Info("metrics endpoint up", "address", s.Addr().String(), "path", "/metrics")
+	return s, nil
+}
+
 // run serves the control socket until a signal; opts carries the node
 // options the flags set (the rest is filled in here).
-func run(log *slog.Logger, sc server.Config, stateDir, devDir string, opts node.Options) error {
+func run(log *slog.Logger, sc server.Config, stateDir, devDir, metricsAddr string, opts node.Options) error {
 	sockPath := sc.Path
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return err
@@ -177,7 +200,19 @@ func run(log *slog.Logger, sc server.Config, stateDir, devDir string, opts node.
 		blocks = &node.UblkLayer{Ctrl: ctrl, Logf: func(f string, a ...any) { log.Debug(fmt.Sprintf(f, a...)) }}
 	}
 	opts.StateDir, opts.Blocks, opts.DevDir, opts.Logger = stateDir, blocks, devDir, log
+	var lat *metrics.Latencies
+	if metricsAddr != "" {
+		lat = metrics.NewLatencies()
+		opts.Observe = lat.Observer
+	}
 	n := node.New(opts)
+	if metricsAddr != "" {
+		ms, err := startMetrics(log, metricsAddr, n, lat)
+		if err != nil {
+			return err
+		}
+		defer ms.Close()
+	}
 	srv, err := server.Listen(sc, n)
 	if err != nil {
 		return err
