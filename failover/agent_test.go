@@ -664,3 +664,57 @@ func TestAgentDryRun(t *testing.T) {
 		t.Errorf("dry run did things: %q", calls)
 	}
 }
+
+func TestAgentPromotionCalledOffWhenPeerReturns(t *testing.T) {
+	sys := newFakeSys(showFenced)
+	// the delay: 1 × (0 + rank 1 + 200) units of 1 ms
+	cfg := strings.Replace(testConfig, "start = [", "fencing-promote-delay = 200\nstart = [", 1)
+	h := startAgent(t, cfg, sys, false)
+	h.emit(connectedTo(DiskUpToDate)...)
+	h.emit(peerLost(DiskUnknown)...)
+	h.waitDecision(func(in Input, d Decision) bool { return afterLoss(in, d) && d.Promote })
+	// the peer is back before the delay is over
+	h.emit("change connection name:r0 peer-node-id:0 conn-name:peer connection:Connected role:Primary",
+		"change peer-device name:r0 peer-node-id:0 conn-name:peer volume:0 replication:Established peer-disk:UpToDate")
+	time.Sleep(300 * time.Millisecond)
+	h.expectCalls(nil)
+}
+
+func TestAgentFencingReadAgainBeforePromoting(t *testing.T) {
+	sys := newFakeSys(showFenced)
+	h := startAgent(t, testConfig, sys, false)
+	h.emit(connectedTo(DiskUpToDate)...)
+	h.waitDecision(func(in Input, _ Decision) bool { return in.Complete })
+	// disk-options --fencing=dont-care: no attach, no event
+	sys.setShow(showPlain)
+	h.emit(peerLost(DiskUnknown)...)
+	time.Sleep(100 * time.Millisecond)
+	h.expectCalls(nil)
+	if !strings.Contains(h.log.String(), "fencing is dont-care") {
+		t.Error("the fresh fencing policy was not the reason")
+	}
+}
+
+func TestAgentDelayStartsAgainAfterPeerReturns(t *testing.T) {
+	sys := newFakeSys(showFenced)
+	// the delay: 1 × (0 + rank 1 + 999) units of 1 ms = 1 s
+	cfg := strings.Replace(testConfig, "start = [", "fencing-promote-delay = 999\nstart = [", 1)
+	h := startAgent(t, cfg, sys, false)
+	h.emit(connectedTo(DiskUpToDate)...)
+	h.emit(peerLost(DiskUnknown)...)
+	h.waitDecision(func(in Input, d Decision) bool { return afterLoss(in, d) && d.Promote })
+	time.Sleep(200 * time.Millisecond)
+	h.emit("change connection name:r0 peer-node-id:0 conn-name:peer connection:Connected role:Primary",
+		"change peer-device name:r0 peer-node-id:0 conn-name:peer volume:0 replication:Established peer-disk:UpToDate")
+	h.waitDecision(func(in Input, d Decision) bool { return !d.Promote })
+	time.Sleep(300 * time.Millisecond)
+	lostAgain := time.Now()
+	h.emit(peerLost(DiskUnknown)...)
+	// the first wait would have ended 500 ms after the first loss; the
+	// delay counts from the second loss
+	time.Sleep(750*time.Millisecond - time.Since(lostAgain))
+	if calls := sys.snapshot(); len(calls) != 0 {
+		t.Fatalf("promoted %s after the peer was lost again, before the delay: %q", time.Since(lostAgain), calls)
+	}
+	h.expectCalls(bringUpCalls)
+}
