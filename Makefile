@@ -4,7 +4,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED := 0
 
-BINS := bin/udrbd bin/drbdsetup bin/drbdmeta bin/ublkfile
+BINS := bin/udrbd bin/drbdsetup bin/drbdmeta bin/ublkfile bin/udrbd-failover
 
 .PHONY: all build nlshim nlshim-test test unit vet vm-test vm-fetch bench fuzz demo clean
 
