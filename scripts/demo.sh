@@ -45,8 +45,10 @@ for n in a b; do
   m=$minor_a; [ $n = b ] && m=$minor_b
   say drbdmeta --force $m v08 "$dir/$n/disk" internal create-md
   yes yes | drbdmeta --force $m v08 "$dir/$n/disk" internal create-md
-  say udrbd --socket "$dir/$n/control.sock" --state-dir "$dir/$n/state" --dev-dir "$dir/$n/dev" '&'
-  udrbd --socket "$dir/$n/control.sock" --state-dir "$dir/$n/state" --dev-dir "$dir/$n/dev" 2>"$dir/$n/udrbd.log" &
+  # no drbd.conf here, so no handlers: the usermode helper is off (with drbd.conf,
+  # udrbd's default runs them through drbdadm, as the kernel does)
+  say udrbd --socket "$dir/$n/control.sock" --state-dir "$dir/$n/state" --dev-dir "$dir/$n/dev" --usermode-helper= '&'
+  udrbd --socket "$dir/$n/control.sock" --state-dir "$dir/$n/state" --dev-dir "$dir/$n/dev" --usermode-helper= 2>"$dir/$n/udrbd.log" &
   pids="$pids $!"
   wait_until 10 test -S "$dir/$n/control.sock"
 done

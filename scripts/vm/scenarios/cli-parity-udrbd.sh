@@ -16,7 +16,7 @@ S=$STOCK; out=/tmp/out/stock; n=0; sequence
 
 step "sequence with ours against udrbd"
 mkdir -p /tmp/u
-udrbd --state-dir /tmp/u/state --dev-dir /tmp/u/dev --log-level info 2>>/tmp/u/udrbd.log &
+udrbd --state-dir /tmp/u/state --dev-dir /tmp/u/dev --log-level info --usermode-helper /bin/true 2>>/tmp/u/udrbd.log &
 upid=$!
 trap 'echo "--- udrbd log"; grep -v level=DEBUG /tmp/u/udrbd.log | tail -n 40' EXIT
 export UDRBD_SOCKET=/run/udrbd/control.sock UDRBD_TRANSPORT=udrbd

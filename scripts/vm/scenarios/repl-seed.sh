@@ -32,7 +32,7 @@ for n in u0 u1; do
   echo $m > /tmp/$n/minor
   must truncate -s ${MB}M /tmp/$n/disk
   $DRBDMETA --force $m v08 /tmp/$n/disk internal create-md >/dev/null 2>&1 || fail "create-md $n"
-  udrbd --socket /tmp/$n/control.sock --state-dir /tmp/$n/state --dev-dir /tmp/$n/dev 2>>/tmp/$n/udrbd.log &
+  udrbd --socket /tmp/$n/control.sock --state-dir /tmp/$n/state --dev-dir /tmp/$n/dev --usermode-helper /bin/true 2>>/tmp/$n/udrbd.log &
   waitfor 20 "udrbd $n" test -S /tmp/$n/control.sock
   must ds $n new-resource r0
   must ds $n new-minor r0 $m 0

@@ -101,7 +101,7 @@ grep -q '^ *0:' /proc/drbd && fail "kernel minor 0 left behind"
 
 step "stock drbdsetup-84 with the shim against udrbd"
 mkdisk
-udrbd --state-dir $N/state --dev-dir $N/dev --log-level info 2>>$N/udrbd.log &
+udrbd --state-dir $N/state --dev-dir $N/dev --log-level info --usermode-helper /bin/true 2>>$N/udrbd.log &
 dpid=$!
 trap 'echo "--- udrbd log"; tail -n 40 $N/udrbd.log' EXIT
 waitfor 20 "udrbd socket" test -S $UDRBD_SOCKET
