@@ -75,6 +75,15 @@ type BlockLayer interface {
 	Recover(minor int, h IOHandler) (BlockDevice, error)
 }
 
+// BlockProber is what a BlockLayer may add: whether a device a previous
+// daemon served is still there. Restore promotes a volume that was Primary
+// only if it is (the daemon restarted, and the application may still have
+// it open); without it the host restarted, and like the kernel's DRBD after
+// a reboot the volume comes up Secondary.
+type BlockProber interface {
+	Exists(minor int) bool
+}
+
 // UblkLayer is the BlockLayer of the daemon: ublk devices with user
 // recovery (a killed daemon leaves them quiesced; the next one recovers
 // them and reissues the requests the dead one held).
@@ -133,6 +142,12 @@ func (l *UblkLayer) Create(minor int, size int64, h IOHandler) (BlockDevice, err
 		return nil, err
 	}
 	return &ublkDev{d: d, size: size}, nil
+}
+
+// Exists implements BlockProber: the kernel still has device minor.
+func (l *UblkLayer) Exists(minor int) bool {
+	_, err := l.Ctrl.GetDevInfo(uint32(minor))
+	return err == nil
 }
 
 // Recover implements BlockLayer.

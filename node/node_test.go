@@ -72,6 +72,12 @@ func (f *fakeLayer) Recover(minor int, h IOHandler) (BlockDevice, error) {
 	return d, nil
 }
 
+func (f *fakeLayer) Exists(minor int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.recover[minor]
+}
+
 func (f *fakeLayer) dev(minor int) *fakeDev {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -525,6 +531,18 @@ func TestRestore(t *testing.T) {
 	}
 	if !e2.n.minor(0).ld().bm.Test(5 << 10) {
 		t.Fatal("activity-log extent 5 not marked out of sync after restart")
+	}
+
+	// the host restarted: no block device survived, so the volume comes up
+	// Secondary (the kernel's DRBD after a reboot), with a new block device
+	e2.stop()
+	blocks.recover = nil
+	e3 := start(t, dir, blocks)
+	if s := e3.state(0); s.Role != drbd.RSecondary || s.Disk != drbd.DUpToDate {
+		t.Fatalf("after a host restart: %v/%v, want Secondary/UpToDate", s.Role, s.Disk)
+	}
+	if got := blocks.dev(0); got == d {
+		t.Fatal("no new block device after a host restart")
 	}
 }
 

@@ -126,7 +126,9 @@ func (n *Node) Restore(ctx context.Context) error {
 					errs = append(errs, fmt.Errorf("minor %d: attach: %v (%v)", sv.Minor, rep, err))
 				}
 			}
-			if sv.Primary {
+			if sv.Primary && !n.blockSurvived(sv.Minor) {
+				n.log.Warn("was Primary, but its block device is gone (the host restarted?): staying Secondary", "minor", sv.Minor)
+			} else if sv.Primary {
 				if rep := m.setRole(ctx, drbd.RPrimary, false); drbd.StateRV(rep) < drbd.SSSuccess {
 					errs = append(errs, fmt.Errorf("minor %d: primary: %v", sv.Minor, rep))
 				}
@@ -152,4 +154,11 @@ func (n *Node) Restore(ctx context.Context) error {
 	}
 	n.saveConfig()
 	return errors.Join(errs...)
+}
+
+// blockSurvived tells whether minor's block device outlived the previous
+// daemon (true when the block layer cannot tell).
+func (n *Node) blockSurvived(minor uint32) bool {
+	p, ok := n.opts.Blocks.(BlockProber)
+	return !ok || p.Exists(int(minor))
 }
