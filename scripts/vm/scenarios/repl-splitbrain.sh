@@ -49,7 +49,7 @@ both
 waitfor 30 "both StandAlone" standalone
 grep -q 'Split-Brain detected but unresolved, dropping connection!' /tmp/a/udrbd.log || fail "a did not report it"
 grep -q 'Split-Brain detected but unresolved, dropping connection!' /tmp/b/udrbd.log || fail "b did not report it"
-grep -q 'helper name=split-brain' /tmp/a/udrbd.log || fail "the split-brain handler did not run on a"
+grep -q 'helper command: .* split-brain minor-0' /tmp/a/udrbd.log || fail "the split-brain handler did not run on a"
 [ "$(sha /tmp/a/disk "$bytes")" = "$sums_a" ] && [ "$(sha /tmp/b/disk "$bytes")" = "$sums_b" ] || fail "data changed without a resync"
 step "manual recovery: b discards its data"
 uconnect a 10.0.0.2
