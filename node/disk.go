@@ -172,10 +172,7 @@ func openLdev(conf *genl.DiskConf, replayAL bool) (*ldev, drbd.RetCode, error) {
 		return fail(drbd.ErrIOMDDisk, err)
 	}
 	l.bm = metadata.DecodeBitmap(raw)
-	// Bits beyond the device end are not ours.
-	for b := nbits; b < nwords*64; b++ {
-		l.bm.Clear(b)
-	}
+	l.clearSurplus()
 	if replayAL && !sb.Clean() {
 		if err := l.applyAL(); err != nil {
 			return fail(drbd.ErrIOMDDisk, err)
@@ -244,11 +241,22 @@ func (l *ldev) applyAL() error {
 	for _, enr := range r.HotExtents() {
 		l.bm.SetALExtent(enr)
 	}
+	// the last extent may reach past the device end
+	l.clearSurplus()
 	l.markAllBitmapDirty()
 	if err := metadata.InitializeAL(l.md, l.layout); err != nil {
 		return err
 	}
 	return l.flushMD()
+}
+
+// clearSurplus clears the bits of the last bitmap word that lie beyond the
+// device end (the kernel's bm_clear_surplus): no resync ever clears them, so
+// a set one would keep a SyncTarget from ever finishing.
+func (l *ldev) clearSurplus() {
+	for b := l.Bits(); b < uint64(len(l.bm))*64; b++ {
+		l.bm.Clear(b)
+	}
 }
 
 func (l *ldev) markAllBitmapDirty() {

@@ -546,6 +546,47 @@ func TestRestore(t *testing.T) {
 	}
 }
 
+// The activity log's last extent reaches past the device end; replayed, it
+// must set no bit beyond the last block, or a resync could never finish.
+func TestRestoreLastExtent(t *testing.T) {
+	dir := t.TempDir()
+	disk := mkdisk(t, dir, 64<<20)
+	blocks := &fakeLayer{}
+	e := start(t, dir, blocks)
+	d := e.up(disk, 67)
+	l := e.n.minor(0).ld()
+	if l.Bits()%1024 == 0 {
+		t.Fatalf("%d bits: the device ends on an extent boundary, the test needs it not to", l.Bits())
+	}
+	// in sync (new meta-data starts with every bit set, and the activity
+	// log suspended while every bit is)
+	l.mu.Lock()
+	clear(l.bm)
+	l.markAllBitmapDirty()
+	l.mu.Unlock()
+	l.alSuspended.Store(false)
+	if err := l.writeBitmap(); err != nil {
+		t.Fatal(err)
+	}
+	if err := submit(d.h, OpWrite, int64(d.size)-4096, make([]byte, 4096)); err != nil {
+		t.Fatal(err)
+	}
+	e.stop()
+
+	blocks.recover = map[int]bool{0: true}
+	e2 := start(t, dir, blocks)
+	l = e2.n.minor(0).ld()
+	last := (l.Bits() - 1) / 1024 * 1024
+	if got, want := l.oos(), l.Bits()-last; got != want {
+		t.Fatalf("after the replay %d bits out of sync, want %d (the last extent's bits on the device)", got, want)
+	}
+	for b := l.Bits(); b < uint64(len(l.bm))*64; b++ {
+		if l.bm.Test(b) {
+			t.Fatalf("bit %d beyond the device end (%d bits) is set", b, l.Bits())
+		}
+	}
+}
+
 // Events: new-resource broadcasts a resource CREATE; a state change a
 // DRBD_EVENT and a device CHANGE.
 func TestEvents(t *testing.T) {
