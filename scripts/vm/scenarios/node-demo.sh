@@ -1,5 +1,5 @@
 # manual
-# timeout: 240
+# timeout: 420
 # `make demo` on a host without ublk: the same scripts/demo.sh, in the VM
 # (make passes scripts/ as UDRBD_VM_EXTRA, so it is /udrbd/extra/demo.sh).
 . /udrbd/lib.sh
