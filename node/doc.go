@@ -36,7 +36,7 @@
 // the backing device, on the network (through the peer device) and as a
 // whole.
 //
-// # Deviations (single node, no replication yet)
+// # Deviations
 //
 //   - Without a peer every write marks its blocks out of sync in the
 //     bitmap, as DRBD does for writes no peer acknowledged.

@@ -6,9 +6,14 @@
 //
 //	udrbd [--socket PATH] [--socket-mode MODE] [--socket-group GROUP]
 //	      [--admin-group GROUP]... [--state-dir DIR] [--log-level LEVEL] [--dev-dir DIR]
-//	      [--helper PROGRAM] [--metrics-listen ADDR]
+//	      [--usermode-helper PROGRAM] [--helper-timeout DURATION] [--metrics-listen ADDR]
 //	udrbd --version
-//	udrbd ctl [--socket PATH] COMMAND ARGS...   (a test aid until drbdsetup lands)
+//	udrbd ctl [--socket PATH] COMMAND ARGS...   (a raw genl request, a debugging aid)
+//
+// Handlers (fence-peer, local-io-error, split-brain, ...) run as the kernel
+// runs them: --usermode-helper (default /sbin/drbdadm) with the handler's
+// name and minor-N or the resource, DRBD_* in the environment, each killed
+// after --helper-timeout.
 //
 // The control socket is mode 0600 (root only) unless --socket-mode and
 // --socket-group open it to others. Callers other than root may then read
