@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"syscall"
 
@@ -10,6 +11,7 @@ import (
 	"udrbd/genl"
 	"udrbd/genl/server"
 	"udrbd/metadata"
+	"udrbd/peer"
 	"udrbd/statemachine"
 )
 
@@ -297,28 +299,59 @@ func (n *Node) dispatch(ctx context.Context, q *request) (drbd.Reply, string) {
 			return ok(drbd.ErrNoDisk, "")
 		}
 		defer m.dev.PutLdev()
-		if m.dev.State().Conn != drbd.CStandAlone {
+		l := m.ld()
+		clearBM := p != nil && p.ClearBM
+		// drbd_adm_new_c_uuid: connected with fresh meta-data on both
+		// sides, --clear-bitmap skips the initial sync; otherwise only a
+		// StandAlone node makes a new current UUID.
+		st := m.dev.State()
+		pd := m.peerDevice()
+		l.mu.Lock()
+		fresh := l.sb.Current() == metadata.UUIDJustCreated
+		l.mu.Unlock()
+		skip := false
+		if st.Conn == drbd.CConnected && pd != nil && pd.CanSkipInitialSync() && fresh && clearBM {
+			m.log.Info("Preparing to skip initial sync")
+			skip = true
+		} else if st.Conn != drbd.CStandAlone {
 			return ok(drbd.ErrConnected, "")
 		}
-		l := m.ld()
+		rc := drbd.NoError
 		l.mu.Lock()
-		l.sb.NewCurrent(rand.Uint64(), m.dev.State().Role == drbd.RPrimary)
-		if p != nil && p.ClearBM {
-			for i := range l.bm {
-				l.bm[i] = 0
-			}
+		l.sb.SetBitmapUUID(0) // the old bitmap UUID goes to the history
+		l.sb.NewCurrent(rand.Uint64(), st.Role == drbd.RPrimary)
+		if clearBM {
+			clear(l.bm)
 			l.markAllBitmapDirty()
-			l.sb.SetBitmapUUID(0)
 		}
+		l.mu.Unlock()
+		m.log.Info(peer.PrintUUIDs("new current UUID", l.UUIDs()))
+		if clearBM {
+			if err := l.writeBitmap(); err != nil {
+				m.log.Error(fmt.Sprintf("Writing bitmap failed with %v", err))
+				rc = drbd.ErrIOMDDisk
+			}
+			if skip {
+				if err := pd.SendUUIDsSkipInitialSync(); err != nil {
+					m.log.Warn("could not send the UUIDs to skip the initial sync", "err", err)
+				}
+				l.mu.Lock()
+				l.sb.UUID[metadata.UIBitmap] = 0
+				l.mu.Unlock()
+				m.log.Info(peer.PrintUUIDs("cleared bitmap UUID", l.UUIDs()))
+				m.dev.Change(statemachine.CSVerbose, func(s drbd.State) drbd.State {
+					s.Disk, s.Pdsk = drbd.DUpToDate, drbd.DUpToDate
+					return s
+				})
+			}
+		}
+		l.mu.Lock()
 		m.SetEdUUID(l.sb.Current())
 		l.mu.Unlock()
-		if err := l.writeBitmap(); err != nil {
-			return ok(drbd.ErrIOMDDisk, "")
-		}
 		if err := l.writeSuperblock(); err != nil {
-			return ok(drbd.ErrIOMDDisk, "")
+			rc = drbd.ErrIOMDDisk
 		}
-		return ok(drbd.NoError, "")
+		return ok(rc, "")
 
 	case genl.CmdGetTimeoutType:
 		t := drbd.UTDefault

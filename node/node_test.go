@@ -680,9 +680,13 @@ func TestAdminOps(t *testing.T) {
 	}
 	clr := &genl.NewCUUIDParms{ClearBM: true}
 	clr.Present.Add(genl.NewCUUIDParmsClearBM)
+	cur := sb.Current()
 	e.want(e.req(genl.CmdNewCUUID, 0, clr), noError, "new-current-uuid --clear-bitmap")
-	if sb2 := readSB(t, disk); m.ld().oos() != 0 || sb2.Bitmap() != 0 {
-		t.Fatal("--clear-bitmap left bits or a bitmap UUID")
+	// drbd_adm_new_c_uuid: the old bitmap UUID goes to the history, the old
+	// current becomes the bitmap UUID, and only the bits are cleared (the
+	// bitmap UUID is zeroed only when skipping the initial sync)
+	if sb2 := readSB(t, disk); m.ld().oos() != 0 || sb2.Bitmap() != cur || sb2.UUID[metadata.UIHistoryStart]|1 != uuid|1 {
+		t.Fatalf("--clear-bitmap: %d bits, UUIDs %016X, want no bits, bitmap %016X, history %016X", m.ld().oos(), sb2.UUID, cur, uuid)
 	}
 
 	e.want(e.req(genl.CmdSuspendIO, 0), success, "suspend-io")

@@ -17,6 +17,7 @@ import (
 
 	"udrbd/drbd"
 	"udrbd/genl"
+	"udrbd/metadata"
 )
 
 // sockaddrIn is struct sockaddr_in as drbdsetup puts it into the cfg context.
@@ -193,6 +194,40 @@ func TestReplicationSyncAndResync(t *testing.T) {
 	p.sameData(int64(data))
 	t.Logf("resynced %d of %d blocks", oos, data/4096)
 	_ = context.Background
+}
+
+// new-current-uuid --clear-bitmap on a connected pair of fresh disks skips
+// the initial sync (drbd_adm_new_c_uuid's skip_initial_sync): both UpToDate
+// with the same current UUID and no bit set, nothing resynced; a second
+// one, with the current UUID no longer fresh, is refused while connected.
+func TestSkipInitialSync(t *testing.T) {
+	const size = 16 << 20
+	p := newPair(t, size)
+	p.connect(p.a)
+	p.connect(p.b)
+	p.waitFor("connected", func(a, b drbd.State) bool {
+		return a.Conn == drbd.CConnected && b.Conn == drbd.CConnected &&
+			a.Disk == drbd.DInconsistent && b.Disk == drbd.DInconsistent
+	})
+	clearBM := &genl.NewCUUIDParms{ClearBM: true}
+	clearBM.Present.Add(genl.NewCUUIDParmsClearBM)
+	p.a.want(p.a.req(genl.CmdNewCUUID, 0, clearBM), noError, "new-current-uuid --clear-bitmap")
+	p.waitFor("UpToDate without a sync", upToDate)
+	ua, ub := p.a.n.minor(0).ld().UUIDs(), p.b.n.minor(0).ld().UUIDs()
+	if ua.Current()&^1 != ub.Current()&^1 || ua.Current() == metadata.UUIDJustCreated {
+		t.Fatalf("current UUIDs %016X / %016X: want the same new one", ua.Current(), ub.Current())
+	}
+	if ua.Bitmap() != 0 || ub.Bitmap() != 0 {
+		t.Fatalf("bitmap UUIDs %016X / %016X, want 0", ua.Bitmap(), ub.Bitmap())
+	}
+	for _, e := range []*env{p.a, p.b} {
+		if n := e.n.minor(0).ld().oos(); n != 0 {
+			t.Fatalf("%d bits set after skipping the initial sync", n)
+		}
+	}
+	p.a.want(p.a.req(genl.CmdNewCUUID, 0, clearBM), drbd.Reply(drbd.ErrConnected), "a second one while connected")
+	// Primary works at once, no --force needed
+	p.a.want(p.a.req(genl.CmdPrimary, 0), success, "primary")
 }
 
 // BenchmarkReplicatedWrite measures replicated writes (protocol C) of a

@@ -228,6 +228,25 @@ func (pd *PeerDevice) SendUUIDs() {
 	}
 }
 
+// CanSkipInitialSync reports whether the connection is up with protocol 90
+// or later, which new-current-uuid --clear-bitmap needs to skip the
+// initial sync while connected.
+func (pd *PeerDevice) CanSkipInitialSync() bool {
+	s := pd.c.session()
+	return s != nil && s.alive() && s.agreed >= 90
+}
+
+// SendUUIDsSkipInitialSync sends our UUIDs with the skip-initial-sync
+// flag (drbd_send_uuids_skip_initial_sync): a peer whose current UUID is
+// still the just-created one takes ours and both disks become UpToDate.
+func (pd *PeerDevice) SendUUIDsSkipInitialSync() error {
+	s := pd.c.session()
+	if s == nil || !s.alive() {
+		return errors.New("not connected")
+	}
+	return pd.sendUUIDs(s, FlagSkipInitialSync)
+}
+
 func (pd *PeerDevice) SendSizes() {
 	if s := pd.c.session(); s != nil && s.alive() {
 		_ = pd.sendSizes(s, false, 0)
