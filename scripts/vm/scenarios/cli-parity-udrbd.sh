@@ -3,7 +3,7 @@
 # stock drbdsetup-84 against the kernel's drbd.ko 8.4.11 and with our drbdsetup against
 # the udrbd daemon, each from freshly created meta-data; stdout, stderr and exit code of
 # every command must be equal. Only what must differ is normalised (cli-parity.inc norm:
-# data generation UUIDs, events2 timestamps and sequence numbers); the few commands whose
+# data generation UUIDs other than zero, events2 timestamps and sequence numbers); the few commands whose
 # answer differs on purpose are listed in KNOWN below with the reason and left out.
 . /udrbd/lib.sh
 echo /bin/true > /sys/module/drbd/parameters/usermode_helper

@@ -140,14 +140,15 @@ returned() {
   echo "$since" | grep -q 'Split-Brain' && fail "$2: split brain on $1's return"
   echo "$2: $1 returned as $(role $1): $line"
 }
-# breakdown S TOTAL_MS: where the failover's time went, from S's daemon and agent logs
-# (wall clock, ms): the loss until S's daemon noticed, then until the service was up, of
-# which drbdsetup primary (with the fence-peer handler) and the mount.
+# breakdown S TOTAL_MS LINE: where the failover's time went, from S's daemon log (from
+# line LINE on) and agent log (wall clock, ms): the loss until S's daemon noticed, then
+# until the service was up, of which drbdsetup primary (with the fence-peer handler) and
+# the mount.
 ms_of() { sed -n 's/^time=[0-9-]*T\([0-9:.]*\)Z.*/\1/p' | tail -n 1 | awk -F: '{ printf "%d\n", ($1 * 3600 + $2 * 60 + $3) * 1000 }'; }
 took_ms() { grep "do=\"run $1" /tmp/$2/agent.log | grep 'took=' | tail -n 1 | sed -n 's/.* took=\([0-9.]*\)\(m*s\).*/\1 \2/p' | awk '{ printf "%d\n", $2 == "ms" ? $1 : $1 * 1000 }'; }
 breakdown() {
   local lost up
-  lost=$(grep -E 'from=Secondary/Connected/.* to=Secondary/(NetworkFailure|Timeout|BrokenPipe)' /tmp/$1/udrbd.log | ms_of)
+  lost=$(tail -n +"$3" /tmp/$1/udrbd.log | grep -E 'from=Secondary/Connected/.* to=Secondary/' | head -n 1 | ms_of)
   up=$(grep 'service is up' /tmp/$1/agent.log | ms_of)
   [ -n "$lost" ] && [ -n "$up" ] || { echo "no breakdown"; return; }
   echo "noticed after $(($2 - (up - lost))) ms, then service up in $((up - lost)) ms: primary $(took_ms drbdsetup $1) ms, mount $(took_ms mount $1) ms"
@@ -225,6 +226,7 @@ while [ $r -le "$ROUNDS" ]; do
   base=$(acked)
   waitfor 30 "load on $P" sh -c "[ \$(wc -l < /tmp/acked.log) -gt $((base + 30)) ]"
   errs=$(ext4_errors "$(minor_of $S)")
+  from=$(($(wc -l < /tmp/$S/udrbd.log) + 1))
   t0=$(elapsed_cs)
   kill_node $P
   cp /tmp/acked.log /tmp/acked.snap
@@ -237,7 +239,7 @@ while [ $r -le "$ROUNDS" ]; do
   ms=$(((t1 - t0) * 10))
   total=$((total + ms))
   [ $ms -gt $worst ] && worst=$ms
-  echo "round $r: failover $P -> $S: service at $VIP after $ms ms ($(breakdown $S $ms))"
+  echo "round $r: failover $P -> $S: service at $VIP after $ms ms ($(breakdown $S $ms $from))"
   [ "$(role $S)" = Primary ] || fail "round $r: $S is $(role $S)"
   lost=$(missing /tmp/got /tmp/acked.snap)
   [ "$lost" = 0 ] || fail "round $r: $lost of $(wc -l < /tmp/acked.snap) acknowledged records are not on $S"
