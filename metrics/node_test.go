@@ -23,6 +23,7 @@ import (
 	"udrbd/genl"
 	"udrbd/genl/client"
 	"udrbd/genl/server"
+	"udrbd/internal/mdtest"
 	"udrbd/metadata"
 	"udrbd/metrics"
 	"udrbd/node"
@@ -136,34 +137,6 @@ func resCtx(name string, vol ...uint32) *genl.CfgContext {
 	return c
 }
 
-// mkdisk makes a backing file with fresh internal meta-data (drbdmeta
-// create-md).
-func mkdisk(t *testing.T, dir string, size int64) string {
-	t.Helper()
-	p := filepath.Join(dir, "disk")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := f.Truncate(size); err != nil {
-		t.Fatal(err)
-	}
-	l, err := metadata.NewLayout(metadata.IndexFlexInt, uint64(size), metadata.DefaultALStripes, metadata.DefaultALStripeSize4k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sb := metadata.NewSuperblock(l)
-	b, _ := sb.MarshalBinary()
-	if _, err := f.WriteAt(b, int64(l.MDOffset)); err != nil {
-		t.Fatal(err)
-	}
-	if err := metadata.InitializeAL(f, l); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // addVolume makes resource r0 (if needed) with minor/volume vol attached
 // to a fresh disk of size bytes.
 func (e *testNode) addVolume(vol uint32, size int64) {
@@ -172,7 +145,7 @@ func (e *testNode) addVolume(vol uint32, size int64) {
 	e.do("new-minor", genl.CmdNewMinor, vol, []genl.Set{resCtx("r0", vol)})
 	sub := filepath.Join(e.dir, fmt.Sprint("disk", vol))
 	_ = os.MkdirAll(sub, 0o700)
-	disk := mkdisk(e.t, sub, size)
+	disk := mdtest.Disk(e.t, sub, size)
 	dc := &genl.DiskConf{BackingDev: disk, MetaDev: disk, MetaDevIdx: metadata.IndexFlexInt, ALExtents: 67}
 	dc.Present.Add(genl.DiskConfBackingDev, genl.DiskConfMetaDev, genl.DiskConfMetaDevIdx, genl.DiskConfALExtents)
 	e.do("attach", genl.CmdAttach, vol, []genl.Set{dc})

@@ -11,6 +11,7 @@ import (
 
 	"udrbd/drbd"
 	"udrbd/genl"
+	"udrbd/internal/mdtest"
 	"udrbd/metadata"
 )
 
@@ -57,7 +58,7 @@ func TestHelperCall(t *testing.T) {
 	dir := t.TempDir()
 	script := helperScript(t, dir)
 	e := start(t, dir, &fakeLayer{}, func(o *Options) { o.UsermodeHelper = script; o.HelperTimeout = 2 * time.Second })
-	disk := mkdisk(t, dir, 8<<20)
+	disk := mdtest.Disk(t, dir, 8<<20)
 	e.up(disk, 67)
 	m := e.n.minor(0)
 

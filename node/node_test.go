@@ -20,6 +20,7 @@ import (
 	"udrbd/genl"
 	"udrbd/genl/client"
 	"udrbd/genl/server"
+	"udrbd/internal/mdtest"
 	"udrbd/metadata"
 )
 
@@ -89,34 +90,6 @@ func submit(h IOHandler, op Op, off int64, buf []byte) error {
 	ch := make(chan error, 1)
 	h.Submit(&IO{Op: op, Offset: off, Length: len(buf), Buf: buf, Done: func(err error) { ch <- err }})
 	return <-ch
-}
-
-// mkdisk makes a backing file with fresh internal meta-data, as drbdmeta
-// create-md does.
-func mkdisk(t testing.TB, dir string, size int64) string {
-	t.Helper()
-	p := filepath.Join(dir, "disk")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := f.Truncate(size); err != nil {
-		t.Fatal(err)
-	}
-	l, err := metadata.NewLayout(metadata.IndexFlexInt, uint64(size), metadata.DefaultALStripes, metadata.DefaultALStripeSize4k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sb := metadata.NewSuperblock(l)
-	b, _ := sb.MarshalBinary()
-	if _, err := f.WriteAt(b, int64(l.MDOffset)); err != nil {
-		t.Fatal(err)
-	}
-	if err := metadata.InitializeAL(f, l); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 type env struct {
@@ -256,7 +229,7 @@ func (e *env) up(disk string, alExtents uint32) *fakeDev {
 
 func TestSingleNodeLifecycle(t *testing.T) {
 	dir := t.TempDir()
-	disk := mkdisk(t, dir, 64<<20)
+	disk := mdtest.Disk(t, dir, 64<<20)
 	e := start(t, dir, &fakeLayer{})
 
 	e.want(e.req(genl.CmdNewResource, genl.MinorNone, res("r0")), noError, "new-resource")
@@ -454,7 +427,7 @@ func TestSingleNodeLifecycle(t *testing.T) {
 // and the disk reaches Diskless (no hang).
 func TestForceDetachUnderWriters(t *testing.T) {
 	dir := t.TempDir()
-	disk := mkdisk(t, dir, 128<<20)
+	disk := mdtest.Disk(t, dir, 128<<20)
 	e := start(t, dir, &fakeLayer{})
 	d := e.up(disk, 7)
 	e.want(e.req(genl.CmdDetach, 0), drbd.Reply(drbd.SSNoUpToDateDisk), "detach of a StandAlone Primary's only disk")
@@ -502,7 +475,7 @@ func TestForceDetachUnderWriters(t *testing.T) {
 // log and recovers the block device instead of creating a new one.
 func TestRestore(t *testing.T) {
 	dir := t.TempDir()
-	disk := mkdisk(t, dir, 64<<20)
+	disk := mdtest.Disk(t, dir, 64<<20)
 	blocks := &fakeLayer{}
 	e := start(t, dir, blocks)
 	d := e.up(disk, 67)
@@ -550,7 +523,7 @@ func TestRestore(t *testing.T) {
 // must set no bit beyond the last block, or a resync could never finish.
 func TestRestoreLastExtent(t *testing.T) {
 	dir := t.TempDir()
-	disk := mkdisk(t, dir, 64<<20)
+	disk := mdtest.Disk(t, dir, 64<<20)
 	blocks := &fakeLayer{}
 	e := start(t, dir, blocks)
 	d := e.up(disk, 67)
@@ -591,7 +564,7 @@ func TestRestoreLastExtent(t *testing.T) {
 // DRBD_EVENT and a device CHANGE.
 func TestEvents(t *testing.T) {
 	dir := t.TempDir()
-	disk := mkdisk(t, dir, 64<<20)
+	disk := mdtest.Disk(t, dir, 64<<20)
 	e := start(t, dir, &fakeLayer{})
 	if err := e.c.JoinEvents(); err != nil {
 		t.Fatal(err)
@@ -663,7 +636,7 @@ func TestEvents(t *testing.T) {
 // on disk.
 func TestAdminOps(t *testing.T) {
 	dir := t.TempDir()
-	disk := mkdisk(t, dir, 64<<20)
+	disk := mdtest.Disk(t, dir, 64<<20)
 	e := start(t, dir, &fakeLayer{})
 	d := e.up(disk, 67)
 	m := e.n.minor(0)

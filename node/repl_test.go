@@ -17,6 +17,7 @@ import (
 
 	"udrbd/drbd"
 	"udrbd/genl"
+	"udrbd/internal/mdtest"
 	"udrbd/metadata"
 )
 
@@ -69,7 +70,7 @@ func newPair(t testing.TB, size int64, opts ...func(*Options)) *pair {
 	da, db := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
 	_ = os.MkdirAll(da, 0o700)
 	_ = os.MkdirAll(db, 0o700)
-	p.diskA, p.diskB = mkdisk(t, da, size), mkdisk(t, db, size)
+	p.diskA, p.diskB = mdtest.Disk(t, da, size), mdtest.Disk(t, db, size)
 	p.a, p.b = start(t, da, &fakeLayer{}, opts...), start(t, db, &fakeLayer{}, opts...)
 	p.addrA = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	p.addrB = fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -276,7 +277,7 @@ func TestTwoResourcesOneNode(t *testing.T) {
 	for i, name := range []string{"r0", "r1"} {
 		sub := filepath.Join(dir, name)
 		_ = os.MkdirAll(sub, 0o700)
-		disk := mkdisk(t, sub, 16<<20)
+		disk := mdtest.Disk(t, sub, 16<<20)
 		e.want(e.req(genl.CmdNewResource, genl.MinorNone, res(name)), noError, "new-resource")
 		e.want(e.req(genl.CmdNewMinor, uint32(i), res(name, 0)), noError, "new-minor")
 		e.want(e.req(genl.CmdAttach, uint32(i), diskConf(disk, 67)), noError, "attach")

@@ -10,6 +10,7 @@ import (
 
 	"udrbd/drbd"
 	"udrbd/genl"
+	"udrbd/internal/mdtest"
 )
 
 // countingObserver counts the observations of each stage.
@@ -64,7 +65,7 @@ func (o *observers) get(t *testing.T, key string) *countingObserver {
 
 func TestSnapshotSingleNode(t *testing.T) {
 	dir := t.TempDir()
-	disk := mkdisk(t, dir, 16<<20)
+	disk := mdtest.Disk(t, dir, 16<<20)
 	e := start(t, dir, &fakeLayer{})
 
 	e.want(e.req(genl.CmdNewResource, genl.MinorNone, res("r0")), noError, "new-resource")
@@ -112,7 +113,7 @@ func TestWriteObserver(t *testing.T) {
 	dir := t.TempDir()
 	obs := &observers{skip: map[uint32]bool{1: true}}
 	e := startWith(t, dir, &fakeLayer{}, func(o *Options) { o.Observe = obs.observe })
-	d := e.up(mkdisk(t, dir, 16<<20), 67)
+	d := e.up(mdtest.Disk(t, dir, 16<<20), 67)
 	o := obs.get(t, "r0/0")
 	for i := range 5 {
 		if err := submit(d.h, OpWrite, int64(i)*4096, make([]byte, 4096)); err != nil {
@@ -150,7 +151,7 @@ func TestWriteObserverAllocs(t *testing.T) {
 		sub := filepath.Join(dir, string(rune('a'+vol)))
 		_ = os.MkdirAll(sub, 0o700)
 		e.want(e.req(genl.CmdNewMinor, vol, res("r0", vol)), noError, "new-minor")
-		e.want(e.req(genl.CmdAttach, vol, diskConf(mkdisk(t, sub, 16<<20), 67)), noError, "attach")
+		e.want(e.req(genl.CmdAttach, vol, diskConf(mdtest.Disk(t, sub, 16<<20), 67)), noError, "attach")
 	}
 	e.want(e.req(genl.CmdPrimary, 0, force()), success, "primary --force")
 	e.want(e.req(genl.CmdPrimary, 1, force()), success, "primary --force")
@@ -229,7 +230,7 @@ func BenchmarkLocalWrite(b *testing.B) {
 				opt = func(o *Options) { o.Observe = obs.observe }
 			}
 			e := startWith(b, dir, &fakeLayer{}, opt)
-			d := e.up(mkdisk(b, dir, 16<<20), 67)
+			d := e.up(mdtest.Disk(b, dir, 16<<20), 67)
 			buf := make([]byte, 4096)
 			done := make(chan error, 1)
 			io := &IO{Op: OpWrite, Length: len(buf), Buf: buf, Done: func(err error) { done <- err }}
