@@ -646,14 +646,8 @@ func (d *Device) barrier(ctx context.Context) error {
 // work that work queued (for tests and orderly shutdown).
 func (d *Device) WaitIdle(ctx context.Context) error {
 	for {
-		done := make(chan struct{})
-		d.mu.Lock()
-		d.queueLocked(work{kind: workBarrier, done: done})
-		d.mu.Unlock()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := d.barrier(ctx); err != nil {
+			return err
 		}
 		d.mu.Lock()
 		empty := len(d.queue) == 0 && !d.busy
