@@ -207,9 +207,10 @@ func (m *Minor) serve(io *IO, arrived time.Time) {
 		io.Done(err)
 		return
 	}
-	took := time.Since(arrived)
+	// observed before the completion, so that whoever saw the write
+	// complete also sees it counted
+	m.obs.ObserveApplicationWrite(time.Since(arrived))
 	io.Done(nil)
-	m.obs.ObserveApplicationWrite(took)
 }
 
 func (m *Minor) do(io *IO) error {
