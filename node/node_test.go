@@ -465,6 +465,11 @@ func TestForceDetachUnderWriters(t *testing.T) {
 	}
 	stop.Store(true)
 	wg.Wait()
+	// the worker's own reference of the Diskless transition goes with the
+	// ldev destroy it runs
+	if err := m.dev.WaitIdle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if m.dev.LocalCount() != 0 {
 		t.Fatalf("local references left: %d", m.dev.LocalCount())
 	}
