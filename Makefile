@@ -6,7 +6,7 @@ export CGO_ENABLED := 0
 
 BINS := bin/udrbd bin/drbdsetup bin/drbdmeta bin/ublkfile bin/udrbd-failover
 
-.PHONY: all build nlshim nlshim-test test unit vet vm-test vm-fetch bench fuzz demo clean
+.PHONY: all build nlshim vmtools nlshim-test test unit vet vm-test vm-fetch bench fuzz demo clean
 
 all: build
 
@@ -28,6 +28,10 @@ nlshim: out/nlshim/nlshim.so
 out/nlshim/nlshim.so: scripts/vm/nlshim/nlshim.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Wextra -shared -fPIC -o $@ $<
+# Go tools of the test tree that scenarios run in the guest (scripts/vm/run copies
+# out/vm-bin into the guest's /udrbd/bin).
+vmtools:
+	$(GO) build -trimpath -ldflags '-s -w' -o out/vm-bin/vmsum ./scripts/vm/vmsum
 # Host test of the shim against bin/udrbd's control plane (no VM needed).
 nlshim-test: build
 	./scripts/vm/nlshim/test
@@ -43,7 +47,7 @@ unit:
 test: vet unit vm-test
 
 # VM scenarios (SCENARIO=name picks one; default: all in scripts/vm/scenarios).
-vm-test: build nlshim
+vm-test: build nlshim vmtools
 ifeq ($(SCENARIO),)
 	./scripts/vm/selftest
 endif
@@ -55,7 +59,7 @@ fuzz:
 
 # Benchmarks: Go micro-benchmarks, then every bench-* VM scenario (udrbd and the kernel
 # reference side by side in one boot, printed as ratios).
-bench: build
+bench: build vmtools
 	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -benchmem ./...
 	./scripts/vm/run-scenarios $(patsubst scripts/vm/scenarios/%.sh,%,$(wildcard scripts/vm/scenarios/bench-*.sh))
 

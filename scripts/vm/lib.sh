@@ -3,8 +3,8 @@ set -u
 
 # fail MSG: print and exit non-zero.
 fail() { echo "FAIL: $*"; exit 1; }
-# step MSG: a visible progress line.
-step() { echo "== $*"; }
+# step MSG: a visible progress line, with the guest's uptime (where the time goes).
+step() { echo "== $* (at $(cut -d' ' -f1 /proc/uptime)s)"; }
 # must CMD...: run, fail with its output when it fails.
 must() { "$@" || fail "command failed ($?): $*"; }
 
@@ -49,11 +49,12 @@ waitfor() {
 }
 # is VALUE CMD...: CMD prints exactly VALUE.
 is() { local want=$1; shift; [ "$("$@" 2>/dev/null)" = "$want" ]; }
-# sha FILE [BYTES]: sha256 of FILE (its first BYTES bytes when given); fails on a read error.
-sha() {
+# datasum FILE [BYTES]: a checksum (MD5, by vmsum) of FILE, of its first BYTES bytes when
+# given; fails on a read error or a file shorter than BYTES.
+datasum() {
   local out
-  if [ $# -ge 2 ]; then out=$(head -c "$2" "$1" | sha256sum) || fail "sha: cannot read $1"; else out=$(sha256sum < "$1") || fail "sha: cannot read $1"; fi
+  if [ $# -ge 2 ]; then out=$(vmsum -n "$2" "$1") || fail "datasum: cannot read $1"; else out=$(vmsum "$1") || fail "datasum: cannot read $1"; fi
   out=${out%% *}
-  [ ${#out} -eq 64 ] || fail "sha: no checksum for $1"
+  [ ${#out} -eq 32 ] || fail "datasum: no checksum for $1"
   echo "$out"
 }

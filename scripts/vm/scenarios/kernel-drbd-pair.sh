@@ -39,15 +39,15 @@ $S status r0 --verbose
 step "write 64 MiB with protocol C"
 must dd if=/dev/urandom of=/tmp/data bs=1M count=64 status=none
 must dd if=/tmp/data of=/dev/drbd0 bs=1M oflag=direct status=none
-want=$(sha /tmp/data) || exit 1
+want=$(datasum /tmp/data) || exit 1
 bytes=$(blockdev --getsize64 /dev/drbd0)
 step "down both and compare the data areas ($bytes bytes)"
 must $S down r0
 must $S down r1
-a=$(sha /tmp/disk0.img "$bytes") || exit 1
-b=$(sha /tmp/disk1.img "$bytes") || exit 1
-w=$(sha /tmp/disk1.img $((64 * 1024 * 1024))) || exit 1
-echo "data area sha256: primary $a secondary $b"
+a=$(datasum /tmp/disk0.img "$bytes") || exit 1
+b=$(datasum /tmp/disk1.img "$bytes") || exit 1
+w=$(datasum /tmp/disk1.img $((64 * 1024 * 1024))) || exit 1
+echo "data area checksums: primary $a secondary $b"
 [ "$a" = "$b" ] || fail "data areas differ"
 [ "$w" = "$want" ] || fail "the secondary does not hold the 64 MiB written"
 step "kernel-drbd-pair ok"

@@ -196,7 +196,7 @@ for img in disk0 crash; do
   echo "dstate after attach: $d"
   case $d in UpToDate/*|Consistent/*) ;; *) fail "$img: dstate $d after attach";; esac
   must $S primary 0
-  [ "$(head -c $((24 * 1024 * 1024)) /dev/drbd0 | sha256sum | cut -d' ' -f1)" = "$(sha /tmp/data)" ] || fail "$img: data lost"
+  [ "$(datasum /dev/drbd0 $((24 * 1024 * 1024)))" = "$(datasum /tmp/data)" ] || fail "$img: data lost"
   echo "$img: the 24 MiB written before are there"
   must $S secondary 0
   must $S down r0

@@ -27,7 +27,7 @@ split() {
   [ "$1" -gt 0 ] && must dd if=/dev/urandom of=/dev/ublkb0 bs=4k count="$1" seek=100 oflag=direct status=none
   must ds b primary 1
   [ "$2" -gt 0 ] && must dd if=/dev/urandom of=/dev/ublkb1 bs=4k count="$2" seek=900 oflag=direct status=none
-  sums_a=$(sha /tmp/a/disk "$bytes"); sums_b=$(sha /tmp/b/disk "$bytes")
+  sums_a=$(datasum /tmp/a/disk "$bytes"); sums_b=$(datasum /tmp/b/disk "$bytes")
   [ "$sums_a" != "$sums_b" ] || fail "no split: the data areas are equal"
 }
 both() { uconnect a 10.0.0.2 "$@"; uconnect b 10.0.0.1 "$@"; }
@@ -36,7 +36,7 @@ synced() { [ "$(ds a dstate 0)" = UpToDate/UpToDate ] && [ "$(ds a cstate 0)" = 
 # winner SUM: after the resync both data areas equal the winner's before the reconnect
 winner() {
   local a b
-  a=$(sha /tmp/a/disk "$bytes"); b=$(sha /tmp/b/disk "$bytes")
+  a=$(datasum /tmp/a/disk "$bytes"); b=$(datasum /tmp/b/disk "$bytes")
   [ "$a" = "$b" ] || fail "data areas differ after the resync"
   [ "$a" = "$1" ] || fail "the wrong side won"
 }
@@ -50,7 +50,7 @@ waitfor 30 "both StandAlone" standalone
 grep -q 'Split-Brain detected but unresolved, dropping connection!' /tmp/a/udrbd.log || fail "a did not report it"
 grep -q 'Split-Brain detected but unresolved, dropping connection!' /tmp/b/udrbd.log || fail "b did not report it"
 grep -q 'helper command: .* split-brain minor-0' /tmp/a/udrbd.log || fail "the split-brain handler did not run on a"
-[ "$(sha /tmp/a/disk "$bytes")" = "$sums_a" ] && [ "$(sha /tmp/b/disk "$bytes")" = "$sums_b" ] || fail "data changed without a resync"
+[ "$(datasum /tmp/a/disk "$bytes")" = "$sums_a" ] && [ "$(datasum /tmp/b/disk "$bytes")" = "$sums_b" ] || fail "data changed without a resync"
 step "manual recovery: b discards its data"
 uconnect a 10.0.0.2
 uconnect b 10.0.0.1 --discard-my-data
