@@ -4,7 +4,8 @@ set -u
 # fail MSG: print and exit non-zero.
 fail() { echo "FAIL: $*"; exit 1; }
 # step MSG: a visible progress line, with the guest's uptime (where the time goes).
-step() { echo "== $* (at $(cut -d' ' -f1 /proc/uptime)s)"; }
+# (The shell's read, not cut: scenarios define functions named like commands.)
+step() { local up _; read -r up _ < /proc/uptime; echo "== $* (at ${up}s)"; }
 # must CMD...: run, fail with its output when it fails.
 must() { "$@" || fail "command failed ($?): $*"; }
 

@@ -16,7 +16,7 @@
 rt=${BENCH_RUNTIME:-3}
 rounds=${BENCH_ROUNDS:-7}
 variants=${BENCH_VARIANTS:-ublkfile:}
-tmpdisk /tmp/b 512
+tmpdisk /tmp/b 512 dense
 id=7
 devs=""
 for v in $variants; do
