@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -327,4 +328,29 @@ func BenchmarkDispatch4KRead(b *testing.B) {
 	b.SetBytes(4096)
 	b.ResetTimer()
 	runDispatch(b, q, b.N)
+}
+
+// The queue goroutine must reschedule itself well inside the runtime's 10 ms
+// preemption slice, and not on every batch.
+func TestMaybeYield(t *testing.T) {
+	q := &queue{}
+	t0 := time.Unix(1000, 0)
+	for _, step := range []struct {
+		at   time.Duration
+		want bool
+	}{
+		{0, true}, // first batch
+		{time.Millisecond, false},
+		{yieldEvery - time.Microsecond, false},
+		{yieldEvery, true},
+		{yieldEvery + time.Millisecond, false},
+		{3 * yieldEvery, true},
+	} {
+		if got := q.maybeYield(t0.Add(step.at)); got != step.want {
+			t.Errorf("maybeYield at %v = %v, want %v", step.at, got, step.want)
+		}
+	}
+	if yieldEvery >= 10*time.Millisecond {
+		t.Errorf("yieldEvery %v is not inside the runtime's 10 ms slice", yieldEvery)
+	}
 }

@@ -50,6 +50,13 @@ waitfor() {
 }
 # is VALUE CMD...: CMD prints exactly VALUE.
 is() { local want=$1; shift; [ "$("$@" 2>/dev/null)" = "$want" ]; }
+# samefile A B: A and B have the same content (MD5 of each whole file by vmsum, both at
+# once: busybox cmp reads about 18 MB/s under TCG).
+samefile() {
+  local out
+  out=$(vmsum "$1" "$2") || return 2
+  [ "$(echo "$out" | sed -n '1s/ .*//p')" = "$(echo "$out" | sed -n '2s/ .*//p')" ]
+}
 # datasum FILE [BYTES]: a checksum (MD5, by vmsum) of FILE, of its first BYTES bytes when
 # given; fails on a read error or a file shorter than BYTES.
 datasum() {

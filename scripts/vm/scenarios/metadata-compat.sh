@@ -85,7 +85,7 @@ runone ours --force 0 v08 /dev/loop0 internal create-md
 runone theirs --force 1 v08 /dev/loop1 internal create-md
 # the minor is part of nothing written; compare output, rc and the images
 compare "create-md on a zeroed loop device"
-cmp /tmp/disk0.img /tmp/disk1.img || fail "create-md images differ"
+samefile /tmp/disk0.img /tmp/disk1.img || fail "create-md images differ"
 echo "create-md images byte-equal"
 # the last-known-device file each wrote for its minor
 sed 's/loop0/loopN/' /var/lib/drbd/drbd-minor-0.lkbd > $W/lk.ours || fail "no lkbd file from ours"
@@ -104,7 +104,7 @@ must losetup /dev/loop3 /tmp/ext1.img
 runone ours --force --al-stripes 2 --al-stripe-size-kB 64 2 v08 /dev/loop2 flex-external create-md
 runone theirs --force --al-stripes 2 --al-stripe-size-kB 64 2 v08 /dev/loop3 flex-external create-md
 compare "create-md flex-external, 2 AL stripes of 64k"
-cmp /tmp/ext0.img /tmp/ext1.img || fail "flex-external images differ"
+samefile /tmp/ext0.img /tmp/ext1.img || fail "flex-external images differ"
 same "dump-md flex-external" 2 v08 /dev/loop2 flex-external dump-md
 
 step "(b) their create-md, our dump-md/get-gi/show-gi"
@@ -123,7 +123,7 @@ runone theirs 5 v08 /dev/loop5 internal invalidate
 cp /tmp/disk5.img /tmp/disk5.t; cp /tmp/disk5.bak /tmp/disk5.img
 runone ours 5 v08 /dev/loop5 internal invalidate
 compare "invalidate"
-cmp /tmp/disk5.img /tmp/disk5.t || fail "invalidate images differ"
+samefile /tmp/disk5.img /tmp/disk5.t || fail "invalidate images differ"
 runone theirs 5 v08 /dev/loop5 internal wipe-md
 runone ours 5 v08 /dev/loop5 internal wipe-md
 compare "wipe-md without --force (no tty)"
@@ -131,7 +131,7 @@ runone theirs --force 5 v08 /dev/loop5 internal wipe-md
 cp /tmp/disk5.img /tmp/disk5.t; cp /tmp/disk5.bak /tmp/disk5.img
 runone ours --force 5 v08 /dev/loop5 internal wipe-md
 compare "wipe-md --force"
-cmp /tmp/disk5.img /tmp/disk5.t || fail "wipe-md images differ"
+samefile /tmp/disk5.img /tmp/disk5.t || fail "wipe-md images differ"
 same "wipe-md of wiped meta-data" --force 5 v08 /dev/loop5 internal wipe-md
 
 step "(c) the kernel attaches our create-md disk"
@@ -183,7 +183,7 @@ for img in disk0 crash; do
   runone ours 0 v08 /dev/loop7 internal apply-al
   compare "$img: apply-al"
   cat $W/ours.err
-  cmp /tmp/t.img /tmp/o.img || fail "$img: apply-al images differ"
+  samefile /tmp/t.img /tmp/o.img || fail "$img: apply-al images differ"
   echo "$img: apply-al images byte-equal"
   same "$img: dump-md after apply-al" 0 v08 /dev/loop7 internal dump-md
   grep '^la-size-sect\|^# bits-set\|^device-uuid' $W/ours.out
@@ -220,7 +220,7 @@ cp /tmp/rs.img /tmp/rs.t; cp /var/lib/drbd/drbd-minor-4.lkbd $W/lk4.t
 cp /tmp/rs.bak /tmp/rs.img; cp $W/lk4.bak /var/lib/drbd/drbd-minor-4.lkbd
 runone ours 4 v08 /dev/loop4 internal apply-al
 compare "apply-al moves the meta-data to the new end"
-cmp /tmp/rs.img /tmp/rs.t || fail "moved images differ"
+samefile /tmp/rs.img /tmp/rs.t || fail "moved images differ"
 cmp /var/lib/drbd/drbd-minor-4.lkbd $W/lk4.t || fail "lkbd files differ after the move"
 same "dump-md after the move" 4 v08 /dev/loop4 internal dump-md
 cp /tmp/rs.bak /tmp/rs.img; cp $W/lk4.bak /var/lib/drbd/drbd-minor-4.lkbd
@@ -229,7 +229,7 @@ cp /tmp/rs.img /tmp/rs.t
 cp /tmp/rs.bak /tmp/rs.img; cp $W/lk4.bak /var/lib/drbd/drbd-minor-4.lkbd
 runone ours --force 4 v08 /dev/loop4 internal create-md
 compare "create-md --force after the grow re-creates"
-cmp /tmp/rs.img /tmp/rs.t || fail "create-md after grow: images differ"
+samefile /tmp/rs.img /tmp/rs.t || fail "create-md after grow: images differ"
 must losetup -d /dev/loop4
 
 step "(d) bad input"
