@@ -50,12 +50,22 @@ waitfor() {
 }
 # is VALUE CMD...: CMD prints exactly VALUE.
 is() { local want=$1; shift; [ "$("$@" 2>/dev/null)" = "$want" ]; }
-# samefile A B: A and B have the same content (MD5 of each whole file by vmsum, both at
-# once: busybox cmp reads about 18 MB/s under TCG).
-samefile() {
+# sumpair A B [BYTES]: prints "SUM_A SUM_B", the MD5s (by vmsum, both files at once) of
+# A and B, of their first BYTES bytes when given; fails (status 1) on a read error or a
+# file shorter than BYTES.
+sumpair() {
   local out
-  out=$(vmsum "$1" "$2") || return 2
-  [ "$(echo "$out" | sed -n '1s/ .*//p')" = "$(echo "$out" | sed -n '2s/ .*//p')" ]
+  if [ $# -ge 3 ]; then out=$(vmsum -n "$3" "$1" "$2") || return 1; else out=$(vmsum "$1" "$2") || return 1; fi
+  set -- $(echo "$out" | awk '{ print $1 }')
+  [ $# -eq 2 ] && [ ${#1} -eq 32 ] && [ ${#2} -eq 32 ] || return 1
+  echo "$1 $2"
+}
+# samefile A B: A and B have the same content (busybox cmp reads about 18 MB/s under
+# TCG); status 2 when either cannot be read.
+samefile() {
+  local p
+  p=$(sumpair "$1" "$2") || return 2
+  [ "${p% *}" = "${p#* }" ]
 }
 # datasum FILE [BYTES]: a checksum (MD5, by vmsum) of FILE, of its first BYTES bytes when
 # given; fails on a read error or a file shorter than BYTES.
