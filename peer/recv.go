@@ -105,23 +105,6 @@ func (s *session) putData(b []byte) {
 	putBuf(b)
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, proto.MaxBioSize); return &b }}
-
-func getBuf(n int) []byte {
-	if n > proto.MaxBioSize {
-		return make([]byte, n)
-	}
-	p := bufPool.Get().(*[]byte)
-	return (*p)[:n]
-}
-
-func putBuf(b []byte) {
-	if cap(b) == proto.MaxBioSize {
-		b = b[:cap(b)]
-		bufPool.Put(&b)
-	}
-}
-
 func (s *session) handle(h proto.Header, inBitmap **PeerDevice) error {
 	pd := s.c.volume(h.Volume)
 	if pd == nil {

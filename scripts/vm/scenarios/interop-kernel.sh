@@ -6,7 +6,7 @@
 # reconnect with the kernel's compressed bitmaps; online verify both ways (0 out of sync,
 # then exactly the blocks changed behind DRBD's back); a split brain made on purpose is
 # detected on both sides. Every step compares the two sides' status; the kernel log must
-# show no protocol error.
+# show no protocol error and neither side a ping-ack timeout.
 . /udrbd/lib.sh
 . /udrbd/scenarios/repl-common.inc
 MB=64
@@ -174,6 +174,9 @@ compare
 
 step "the kernel logged no protocol error"
 if dmesg | grep 'drbd' | grep -i -e 'protocol error' -e 'magic' -e 'Unexpected' -e 'Invalid'; then fail "kernel protocol errors"; fi
+step "neither side timed out waiting for a ping ack (udrbd never stalled for ping-int)"
+if dmesg | grep 'PingAck did not arrive'; then fail "the kernel timed out waiting for udrbd's ping ack"; fi
+if grep 'PingAck did not arrive' /tmp/a/udrbd.log; then fail "udrbd timed out waiting for the kernel's ping ack"; fi
 must $K down r0
 must ds a down r0
 trap - EXIT
