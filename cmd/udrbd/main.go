@@ -44,6 +44,7 @@ import (
 	"os/signal"
 	"os/user"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -64,6 +65,11 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "ctl" {
 		os.Exit(ctl(os.Args[2:]))
 	}
+	os.Exit(daemon())
+}
+
+// daemon parses the daemon's flags and runs it; the exit status.
+func daemon() int {
 	fs := flag.NewFlagSet("udrbd", flag.ExitOnError)
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	sock := fs.String("socket", "", "control socket (default $"+genl.SocketEnv+" or "+genl.DefaultSocket+")")
@@ -77,27 +83,51 @@ func main() {
 	helper := fs.String("usermode-helper", node.DefaultUsermodeHelper,
 		"program the handlers run as: PROGRAM HANDLER minor-N, or PROGRAM HANDLER RESOURCE for fence-peer and unfence-peer (the kernel's usermode_helper; empty: none, every handler answers 0)")
 	helperTimeout := fs.Duration("helper-timeout", node.DefaultHelperTimeout, "longest a handler may run before it is killed")
+	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the daemon's run to FILE (for go tool pprof; written at exit)")
 	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics, ADDR as host:port (drbd-reactor uses :9942; empty: off)")
 	_ = fs.Parse(os.Args[1:])
 	if *showVersion {
 		fmt.Printf("udrbd %s (DRBD API 1, protocol 86-101)\n", version)
-		return
+		return 0
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
 		fmt.Fprintf(os.Stderr, "udrbd: --log-level %q: %v\n", *level, err)
-		os.Exit(2)
+		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
 	sc, err := socketConfig(genl.SocketPath(*sock), *sockMode, *sockGroup, adminGroups)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "udrbd: %v\n", err)
-		os.Exit(2)
+		return 2
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "udrbd: --cpu-profile: %v\n", err)
+			return 2
+		}
+		defer stop()
 	}
 	if err := run(log, sc, *stateDir, *devDir, *metricsAddr, node.Options{UsermodeHelper: *helper, HelperTimeout: *helperTimeout}); err != nil {
 		log.Error("udrbd: " + err.Error())
-		os.Exit(1)
+		return 1
 	}
+	return 0
+}
+
+// startCPUProfile starts runtime/pprof's CPU profile into path; stop ends
+// it and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // lockFile takes an exclusive, non-blocking flock on path.
