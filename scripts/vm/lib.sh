@@ -76,3 +76,12 @@ datasum() {
   [ ${#out} -eq 32 ] || fail "datasum: no checksum for $1"
   echo "$out"
 }
+# cpucopyflags: the guest CPU's flags that decide how the kernel copies memory
+# ("-erms -fsrm +avx2"): the benchmarks print them with their figures (docs/testing.md).
+cpucopyflags() {
+  local f out=
+  for f in erms fsrm avx2; do
+    if grep -qw "$f" /proc/cpuinfo; then out="$out +$f"; else out="$out -$f"; fi
+  done
+  echo "${out# }"
+}

@@ -73,7 +73,7 @@ for t in ${BENCH_TESTS:-randwrite:4k write:1m}; do
   done
 done
 echo
-echo "BENCH replication, protocol C: udrbd pair vs kernel-DRBD pair, QD32, fio libaio direct, tmpfs backing, TCG guest; mean of $rounds x ${rt}s"
+echo "BENCH replication, protocol C: udrbd pair vs kernel-DRBD pair, QD32, fio libaio direct, tmpfs backing, TCG guest (cpu $(cpucopyflags)); mean of $rounds x ${rt}s"
 awk '
   function median(arr, m,   i, j, t) {
     for (i = 2; i <= m; i++) { t = arr[i]; for (j = i - 1; j >= 1 && arr[j] > t; j--) arr[j + 1] = arr[j]; arr[j + 1] = t }

@@ -52,7 +52,7 @@ for t in $tests; do
   done
 done
 echo
-echo "BENCH ublk vs kernel loop: 1 queue, QD32, fio libaio direct, tmpfs file, TCG guest; mean of $rounds x ${rt}s"
+echo "BENCH ublk vs kernel loop: 1 queue, QD32, fio libaio direct, tmpfs file, TCG guest (cpu $(cpucopyflags)); mean of $rounds x ${rt}s"
 awk '
   function median(arr, m,   i, j, t) {
     for (i = 2; i <= m; i++) { t = arr[i]; for (j = i - 1; j >= 1 && arr[j] > t; j--) arr[j + 1] = arr[j]; arr[j + 1] = t }
