@@ -9,7 +9,8 @@
 # the ratio is the median of the per-round ratios (each ublk run against the
 # loop run right next to it), and IOPS/MB/s are means.
 # BENCH_VARIANTS="name:ublkfile-args ..." compares several ublkfile setups
-# (default "ublkfile:"); commas in the args stand for spaces. BENCH_TESTS
+# (default "ublkfile:"); commas in the args stand for spaces, and args starting
+# with @PROGRAM run PROGRAM instead of ublkfile (an older build, for an A/B). BENCH_TESTS
 # picks tests (default "randread:4k randwrite:4k read:1m write:1m").
 . /udrbd/lib.sh
 . /udrbd/scenarios/ublk-common.inc
@@ -21,7 +22,9 @@ id=7
 devs=""
 for v in $variants; do
   name=${v%%:*}; args=$(echo "${v#*:}" | tr ',' ' ')
-  serve $id /tmp/b/log $args /tmp/b/disk
+  bin=ublkfile
+  case $args in @*) bin=${args%% *}; bin=${bin#@}; args=${args#@$bin}; esac
+  UBLKFILE=$bin serve $id /tmp/b/log $args /tmp/b/disk
   devs="$devs $name=/dev/ublkb$id"
   id=$((id + 1))
 done
