@@ -15,7 +15,7 @@
 . /udrbd/lib.sh
 . /udrbd/scenarios/ublk-common.inc
 rt=${BENCH_RUNTIME:-3}
-rounds=${BENCH_ROUNDS:-7}
+rounds=${BENCH_ROUNDS:-11}
 variants=${BENCH_VARIANTS:-ublkfile:}
 tmpdisk /tmp/b 512 dense
 id=7
