@@ -187,6 +187,31 @@ func (l *Log) BeginIORange(first, last uint32) {
 	l.mu.Unlock()
 }
 
+// TryBeginIORange is BeginIORange when it would not wait: every extent of
+// first..last is hot and committed already. It takes the references and
+// reports true, or takes nothing and reports false. Each true needs a
+// CompleteIORange.
+func (l *Log) TryBeginIORange(first, last uint32) bool {
+	if last < first || last == Free {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for e := first; e <= last; e++ {
+		if i, ok := l.index[e]; !ok || !l.slots[i].committed {
+			return false
+		}
+	}
+	for e := first; e <= last; e++ {
+		s := &l.slots[l.index[e]]
+		s.refcnt++
+		l.clock++
+		s.lastUse = l.clock
+	}
+	l.hits++
+	return true
+}
+
 // CompleteIORange is CompleteIO for every extent of a BeginIORange.
 func (l *Log) CompleteIORange(first, last uint32) {
 	for e := first; e <= last; e++ {

@@ -188,3 +188,45 @@ func TestRangeAllOrNothing(t *testing.T) {
 		t.Fatalf("%d references left", l.InUse())
 	}
 }
+
+// TryBeginIORange takes all of a range's references or none, and never
+// writes a transaction.
+func TestTryBeginIORange(t *testing.T) {
+	w := &MemWriter{}
+	l := New(3, w)
+	if l.TryBeginIORange(4, 4) {
+		t.Fatal("cold extent taken without a transaction")
+	}
+	l.BeginIO(4)
+	l.CompleteIO(4)
+	if l.TryBeginIORange(4, 5) || l.InUse() != 0 {
+		t.Fatalf("half-hot range 4..5 taken (%d references)", l.InUse())
+	}
+	if l.TryBeginIORange(5, 4) {
+		t.Fatal("reversed range taken")
+	}
+	l.BeginIORange(4, 5)
+	l.CompleteIORange(4, 5)
+	tx := w.Transactions()
+	for _, r := range [][2]uint32{{4, 4}, {5, 5}, {4, 5}} {
+		if !l.TryBeginIORange(r[0], r[1]) {
+			t.Fatalf("hot range %d..%d refused", r[0], r[1])
+		}
+	}
+	if l.InUse() != 4 {
+		t.Fatalf("%d references, want 4", l.InUse())
+	}
+	// A third extent takes the free slot, not one of the held ones.
+	l.BeginIO(9)
+	l.CompleteIO(9)
+	if !l.TryBeginIORange(4, 5) {
+		t.Fatal("held extents were evicted")
+	}
+	l.CompleteIORange(4, 5)
+	l.CompleteIORange(4, 4)
+	l.CompleteIORange(5, 5)
+	l.CompleteIORange(4, 5)
+	if l.InUse() != 0 || w.Transactions() != tx+1 {
+		t.Fatalf("%d references, %d transactions (want 0, %d)", l.InUse(), w.Transactions(), tx+1)
+	}
+}

@@ -49,6 +49,19 @@ func (l *rangeLock) lock(sector uint64, size int) {
 	}
 }
 
+// tryLock takes [sector, sector+size) if lock would not wait, and reports
+// whether it did.
+func (l *rangeLock) tryLock(sector uint64, size int) bool {
+	sp := spanOf(sector, size)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.blocked(sp, len(l.wait)) {
+		return false
+	}
+	l.held = append(l.held, sp)
+	return true
+}
+
 // blocked: a held range, or one of the first n waiters, overlaps sp.
 func (l *rangeLock) blocked(sp span, n int) bool {
 	for _, h := range l.held {

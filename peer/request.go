@@ -51,7 +51,25 @@ type Request struct {
 	// counted in the peer device's ap_in_flight
 	inFlight bool
 	done     chan struct{}
+	then     func(ok bool) // set by Then: called once the network half is done
 	start    time.Time
+}
+
+// Then arranges for f to be called once with what Wait would return, as
+// soon as the network half is done: at once (on the caller's goroutine)
+// if it is already, else on the goroutine that finishes it (the ack
+// receiver, the sender for protocol A, or the connection teardown). f
+// must not block. Use Then or Wait, not both.
+func (r *Request) Then(f func(ok bool)) {
+	r.mu.Lock()
+	if r.netDone {
+		ok := r.netOK
+		r.mu.Unlock()
+		f(ok)
+		return
+	}
+	r.then = f
+	r.mu.Unlock()
 }
 
 // Wait blocks until the network half is done as the protocol promises
@@ -83,6 +101,8 @@ func (r *Request) finishNet(ok bool) {
 	r.netDone, r.netOK = true, ok
 	waited := r.sent && r.proto != proto.ProtA
 	r.leaveFlightLocked()
+	then := r.then
+	r.then = nil
 	r.mu.Unlock()
 	if ok && r.pd.obs != nil {
 		r.pd.obs.ObserveNetworkWrite(time.Since(r.start))
@@ -94,6 +114,9 @@ func (r *Request) finishNet(ok bool) {
 		r.pd.outOfSync(r.w.Sector, r.w.Size)
 	}
 	close(r.done)
+	if then != nil {
+		then(ok)
+	}
 }
 
 func (r *Request) gotAck(s *session, cmd proto.Cmd, a *proto.BlockAck) {
@@ -163,21 +186,38 @@ func ShouldSendOutOfSync(s drbd.State) bool {
 // then marks it out of sync (and, in Ahead or WFBitMapS, the peer is told
 // with P_OUT_OF_SYNC).
 func (pd *PeerDevice) StartWrite(w Write) *Request {
+	r, _ := pd.startWrite(w, true)
+	return r
+}
+
+// TryStartWrite is StartWrite when it would not wait for an overlapping
+// write or resync read in flight: it reports false, having done nothing,
+// where StartWrite would have waited.
+func (pd *PeerDevice) TryStartWrite(w Write) (*Request, bool) {
+	return pd.startWrite(w, false)
+}
+
+func (pd *PeerDevice) startWrite(w Write, wait bool) (*Request, bool) {
 	s := pd.c.session()
 	if s == nil || !s.alive() {
-		return nil
+		return nil, true
 	}
 	st := pd.dev().State()
 	if !ShouldReplicate(st) {
 		if ShouldSendOutOfSync(st) && w.Size > 0 {
 			s.sq.push(&oosItem{pd: pd, sector: w.Sector, size: w.Size})
 		}
-		return nil
+		return nil, true
 	}
 	if w.Size == 0 {
 		// an empty flush maps to a P_BARRIER: close the epoch
 		s.tl.closeEpoch(s)
-		return nil
+		return nil, true
+	}
+	if wait {
+		pd.writing.lock(w.Sector, w.Size)
+	} else if !pd.writing.tryLock(w.Sector, w.Size) {
+		return nil, false
 	}
 	r := &Request{pd: pd, s: s, w: w, proto: s.protocol(), done: make(chan struct{}), start: time.Now(), inFlight: true}
 	pd.apInFlight.Add(int64(w.Size >> 9))
@@ -189,16 +229,15 @@ func (pd *PeerDevice) StartWrite(w Write) *Request {
 		r.id = s.nextID
 		s.reqMu.Unlock()
 	}
-	pd.writing.lock(w.Sector, w.Size)
 	if !s.tl.add(s, r) {
 		r.mu.Lock()
 		r.leaveFlightLocked()
 		r.mu.Unlock()
 		pd.writing.unlock(w.Sector, w.Size)
 		s.lookup(r.id, true)
-		return nil
+		return nil, true
 	}
-	return r
+	return r, true
 }
 
 // leaveFlightLocked takes the request off ap_in_flight, once (a failed

@@ -493,6 +493,19 @@ func (d *Device) IncApBio(ctx context.Context) error {
 	return nil
 }
 
+// TryIncApBio admits one application request if IncApBio would admit it
+// without waiting, and reports whether it did. A request it refuses takes
+// the waiting path (IncApBio) elsewhere; the gate's rules are the same.
+func (d *Device) TryIncApBio() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.mayIncApBioLocked() {
+		return false
+	}
+	d.apBioCnt++
+	return true
+}
+
 // DecApBio is dec_ap_bio.
 func (d *Device) DecApBio() {
 	d.mu.Lock()

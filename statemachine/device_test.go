@@ -461,6 +461,9 @@ func TestSuspendResumeIO(t *testing.T) {
 	if got := d.SuspendIOAdmin(ctx); got != drbd.Reply(drbd.SSSuccess) || !d.State().Susp {
 		t.Fatalf("suspend-io = %v", got)
 	}
+	if d.TryIncApBio() {
+		t.Fatal("TryIncApBio admitted IO while suspended")
+	}
 	admitted := make(chan error, 1)
 	go func() { admitted <- d.IncApBio(ctx) }()
 	select {
@@ -473,6 +476,10 @@ func TestSuspendResumeIO(t *testing.T) {
 	}
 	if err := <-admitted; err != nil {
 		t.Fatal(err)
+	}
+	d.DecApBio()
+	if !d.TryIncApBio() {
+		t.Fatal("TryIncApBio refused IO after resume")
 	}
 	d.DecApBio()
 	// A waiting IncApBio honours its context.
