@@ -117,6 +117,10 @@ func (l *ldev) WriteAt(p []byte, off int64, fua bool) error {
 	return nil
 }
 
+// InlineWrites implements peer.InlineWriter: a file's writes go to the
+// page cache; a block device's go around it (O_DIRECT) and wait for it.
+func (l *ldev) InlineWrites() bool { return l.direct == nil }
+
 func (l *ldev) Zero(off, n int64, discard bool) error {
 	return zeroRange(l, off, n, !discard)
 }

@@ -18,7 +18,21 @@ func (s *session) receiver() {
 	hs := proto.HeaderSize(s.agreed)
 	hdr := make([]byte, hs)
 	var inBitmap *PeerDevice // a bitmap transfer in progress: nothing else may come between its packets
+	holding := false         // acks gather while more packets are buffered
+	defer func() {
+		if holding {
+			s.acks.release()
+		}
+	}()
 	for {
+		if more := s.dr.Buffered() > 0; more != holding {
+			if more {
+				s.acks.hold()
+			} else {
+				s.acks.release()
+			}
+			holding = more
+		}
 		if _, err := io.ReadFull(s.dr, hdr); err != nil {
 			if s.alive() && !s.stopping.Load() {
 				if errors.Is(err, io.EOF) {

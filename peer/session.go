@@ -231,8 +231,11 @@ func (s *session) queueMeta(vnr uint16, cmd proto.Cmd, payload []byte) error {
 		return errConnReset
 	}
 	q.pkts = append(q.pkts, pkt)
+	wake := !q.held || len(q.pkts) >= ackBatchMax
 	q.mu.Unlock()
-	q.cond.Signal()
+	if wake {
+		q.cond.Signal()
+	}
 	return nil
 }
 
@@ -272,6 +275,30 @@ type ackQueue struct {
 	cond   sync.Cond
 	pkts   net.Buffers
 	closed bool
+	held   bool // the receiver has more packets buffered: let acks gather (hold)
+}
+
+// ackBatchMax is how many acks a hold gathers at most before they go.
+const ackBatchMax = 32
+
+// hold lets queued acks gather instead of waking the ack sender for each:
+// the receiver holds while it has more packets buffered, whose acks can go
+// out in the same send, and releases before it waits for the socket.
+func (q *ackQueue) hold() {
+	q.mu.Lock()
+	q.held = true
+	q.mu.Unlock()
+}
+
+// release ends a hold and wakes the ack sender for what gathered.
+func (q *ackQueue) release() {
+	q.mu.Lock()
+	q.held = false
+	wake := len(q.pkts) > 0
+	q.mu.Unlock()
+	if wake {
+		q.cond.Signal()
+	}
 }
 
 func (q *ackQueue) close() {
