@@ -175,14 +175,160 @@ func (m *Minor) stateChanged(c statemachine.StateChange) {
 	}
 }
 
-// Submit is the data path (drbd_make_request): each request runs in its
-// own goroutine so the queue never blocks on the IO gate or the log.
+// Submit is the data path (drbd_make_request). A read or write that can
+// go through without waiting (see serveInline) is served on the caller's
+// goroutine, the ublk queue's; every other request runs in a goroutine of
+// its own, so that the queue never blocks on the IO gate, the activity log
+// or a conflicting write.
 func (m *Minor) Submit(io *IO) {
 	var arrived time.Time // zero: not timed
 	if m.obs != nil && isWrite(io.Op) {
 		arrived = time.Now()
 	}
+	if m.serveInline(io, arrived) {
+		return
+	}
 	go m.serve(io, arrived)
+}
+
+// serveInline serves io without a goroutine of its own when nothing on its
+// way would wait: it is no larger than peer.InlineMax, the IO gate admits
+// it at once, the disk is attached and is a buffered file (not a block
+// device, whose O_DIRECT requests are left to run side by side), a read
+// may be served locally, and a write is not
+// FUA, finds every activity-log extent hot and no overlapping write or
+// resync read in flight. It is the same request path as serve, with the
+// same references held for the same time: a read and an unreplicated
+// write complete before it returns, a replicated write once its network
+// half is done (from the goroutine that receives the ack). It reports
+// false, holding nothing and having done nothing, for a request serve must
+// take; a local read that fails is left to serve too, which reads again
+// and reports the error.
+func (m *Minor) serveInline(io *IO, arrived time.Time) bool {
+	if (io.Op != OpRead && io.Op != OpWrite) || io.FUA || io.Offset < 0 || io.Length > peer.InlineMax {
+		return false
+	}
+	if !m.dev.TryIncApBio() {
+		return false
+	}
+	st := m.dev.State()
+	if (io.Op == OpWrite && st.Role != drbd.RPrimary) || !m.dev.GetLdev() {
+		m.dev.DecApBio()
+		return false
+	}
+	l := m.ld()
+	refuse := func() bool {
+		m.dev.PutLdev()
+		m.dev.DecApBio()
+		return false
+	}
+	if !l.InlineWrites() || uint64(io.Offset)+uint64(io.Length) > m.Capacity()<<9 {
+		return refuse()
+	}
+	buf := io.Buf[:io.Length]
+	if io.Op == OpRead {
+		if !mayReadLocally(st, l, io.Offset, io.Length) {
+			return refuse()
+		}
+		m.upper.Add(1)
+		_, err := l.data.ReadAt(buf, io.Offset)
+		m.upper.Add(-1)
+		if err != nil {
+			return refuse()
+		}
+		if !m.creating.Load() {
+			m.reads.Add(uint64(io.Length) >> 10)
+		}
+		m.dev.PutLdev()
+		m.dev.DecApBio()
+		io.Done(nil)
+		return true
+	}
+	useAL := !l.alSuspended.Load()
+	first, last := actlog.Extent(uint64(io.Offset)), actlog.Extent(uint64(io.Offset)+uint64(max(io.Length, 1))-1)
+	if useAL && !l.al.TryBeginIORange(first, last) {
+		return refuse()
+	}
+	var r *peer.Request
+	if pd := m.peerDevice(); pd != nil {
+		var ok bool
+		r, ok = pd.TryStartWrite(peer.Write{Sector: uint64(io.Offset) >> 9, Size: io.Length, Data: buf})
+		if !ok {
+			if useAL {
+				l.al.CompleteIORange(first, last)
+			}
+			return refuse()
+		}
+	}
+	m.upper.Add(1)
+	m.writes.Add(uint64(io.Length) >> 10)
+	// The local and the network half end in either order; the second
+	// completes the request. Each sets its result before its Add.
+	var localOK, netOK bool
+	var left atomic.Int32
+	left.Store(1)
+	if r != nil {
+		left.Store(2)
+	}
+	finish := func() {
+		if left.Add(-1) != 0 {
+			return
+		}
+		if r != nil {
+			r.Complete()
+		} else {
+			l.setOutOfSync(io.Offset, io.Length)
+		}
+		if useAL {
+			l.al.CompleteIORange(first, last)
+		}
+		m.dev.PutLdev()
+		m.upper.Add(-1)
+		m.dev.DecApBio()
+		if !localOK && !netOK {
+			io.Done(errIO)
+			return
+		}
+		if !arrived.IsZero() {
+			m.obs.ObserveApplicationWrite(time.Since(arrived))
+		}
+		io.Done(nil)
+	}
+	local := func() {
+		var began time.Time
+		if m.obs != nil {
+			began = time.Now()
+		}
+		_, err := l.data.WriteAt(buf, io.Offset)
+		if err != nil {
+			m.log.Error("local write failed", "op", io.Op, "offset", io.Offset, "err", err)
+			m.dev.IOError(statemachine.WriteError)
+		} else {
+			localOK = true
+			if m.obs != nil {
+				m.obs.ObserveLocalWrite(time.Since(began))
+			}
+		}
+		finish()
+	}
+	if r == nil {
+		local()
+		return true
+	}
+	r.Then(func(ok bool) {
+		if !ok && m.dev.State().SuspFen {
+			// frozen for fencing: hold the write, off the ack path
+			go func() {
+				m.waitUnfrozen()
+				finish()
+			}()
+			return
+		}
+		netOK = ok
+		finish()
+	})
+	local()
+	return true
 }
 
 var (
