@@ -20,12 +20,14 @@
 // # Layers
 //
 // The block device is behind BlockLayer (ublk in the daemon, a fake in
-// unit tests). Each block request runs in its own goroutine: IncApBio
-// (the IO gate: suspension, unstable states), GetLdev (a local-disk
-// reference), for writes the activity log extent by extent (a request is
-// split at 4 MiB extent boundaries so a writer never holds more than one
-// slot and cannot deadlock a small log), the backing file, and on failure
-// the state engine's IOError, which applies on-io-error.
+// unit tests). Each block request takes IncApBio (the IO gate:
+// suspension, unstable states), GetLdev (a local-disk reference), for
+// writes the activity log for all its extents at once (all or nothing, so
+// that two writers spanning extent boundaries cannot deadlock a small
+// log), the backing file, and on failure the state engine's IOError,
+// which applies on-io-error. A request none of whose steps would wait
+// runs on the block layer's goroutine (the ublk queue's); any other
+// request runs in a goroutine of its own.
 //
 // # Exporters
 //
