@@ -294,25 +294,9 @@ func (m *Minor) serveInline(io *IO, arrived time.Time) bool {
 		}
 		io.Done(nil)
 	}
-	local := func() {
-		var began time.Time
-		if m.obs != nil {
-			began = time.Now()
-		}
-		_, err := l.data.WriteAt(buf, io.Offset)
-		if err != nil {
-			m.log.Error("local write failed", "op", io.Op, "offset", io.Offset, "err", err)
-			m.dev.IOError(statemachine.WriteError)
-		} else {
-			localOK = true
-			if m.obs != nil {
-				m.obs.ObserveLocalWrite(time.Since(began))
-			}
-		}
-		finish()
-	}
 	if r == nil {
-		local()
+		localOK = m.localWrite(l, io)
+		finish()
 		return true
 	}
 	r.Then(func(ok bool) {
@@ -327,7 +311,8 @@ func (m *Minor) serveInline(io *IO, arrived time.Time) bool {
 		netOK = ok
 		finish()
 	})
-	local()
+	localOK = m.localWrite(l, io)
+	finish()
 	return true
 }
 
@@ -433,23 +418,7 @@ func (m *Minor) do(io *IO) error {
 		}
 		r = pd.StartWrite(w)
 	}
-	localOK := false
-	if l != nil {
-		var began time.Time
-		if m.obs != nil {
-			began = time.Now()
-		}
-		err := m.writeLocal(l, io)
-		if err != nil {
-			m.log.Error("local write failed", "op", io.Op, "offset", io.Offset, "err", err)
-			m.dev.IOError(statemachine.WriteError)
-		} else {
-			localOK = true
-			if m.obs != nil {
-				m.obs.ObserveLocalWrite(time.Since(began))
-			}
-		}
-	}
+	localOK := l != nil && m.localWrite(l, io)
 	netOK := false
 	if r != nil {
 		netOK = r.Wait()
@@ -490,6 +459,24 @@ func mayReadLocally(st drbd.State, l *ldev, off int64, n int) bool {
 	first := uint64(off) >> metadata.BMBlockShift
 	last := (uint64(off) + uint64(max(n, 1)) - 1) >> metadata.BMBlockShift
 	return l.FindNext(first) > last
+}
+
+// localWrite is the local half of a write: writeLocal, timed; a failure
+// is logged and reported to the state engine. It reports success.
+func (m *Minor) localWrite(l *ldev, io *IO) bool {
+	var began time.Time
+	if m.obs != nil {
+		began = time.Now()
+	}
+	if err := m.writeLocal(l, io); err != nil {
+		m.log.Error("local write failed", "op", io.Op, "offset", io.Offset, "err", err)
+		m.dev.IOError(statemachine.WriteError)
+		return false
+	}
+	if m.obs != nil {
+		m.obs.ObserveLocalWrite(time.Since(began))
+	}
+	return true
 }
 
 // writeLocal writes a request's data (or zeroes a range) on the backing
