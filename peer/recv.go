@@ -14,18 +14,34 @@ import (
 
 // receiver is drbdd: read packets from the data socket and handle them,
 // until the socket fails or a handler gives up on the connection.
+// nextIsWrite reports whether the next packet's header is buffered already
+// and is a P_DATA or P_BARRIER: handling those does not wait for long, so
+// their acks may gather for one send (the ack queue's hold) without
+// delaying acks of writes done meanwhile by more than that.
+func (s *session) nextIsWrite(hs int) bool {
+	if s.dr.Buffered() < hs {
+		return false
+	}
+	b, err := s.dr.Peek(hs)
+	if err != nil {
+		return false
+	}
+	h, err := proto.DecodeHeader(b, s.agreed)
+	return err == nil && (h.Cmd == proto.CmdData || h.Cmd == proto.CmdBarrier)
+}
+
 func (s *session) receiver() {
 	hs := proto.HeaderSize(s.agreed)
 	hdr := make([]byte, hs)
 	var inBitmap *PeerDevice // a bitmap transfer in progress: nothing else may come between its packets
-	holding := false         // acks gather while more packets are buffered
+	holding := false         // acks gather while more writes are buffered
 	defer func() {
 		if holding {
 			s.acks.release()
 		}
 	}()
 	for {
-		if more := s.dr.Buffered() > 0; more != holding {
+		if more := s.nextIsWrite(hs); more != holding {
 			if more {
 				s.acks.hold()
 			} else {

@@ -275,15 +275,16 @@ type ackQueue struct {
 	cond   sync.Cond
 	pkts   net.Buffers
 	closed bool
-	held   bool // the receiver has more packets buffered: let acks gather (hold)
+	held   bool // the receiver has more writes buffered: let acks gather (hold)
 }
 
 // ackBatchMax is how many acks a hold gathers at most before they go.
 const ackBatchMax = 32
 
 // hold lets queued acks gather instead of waking the ack sender for each:
-// the receiver holds while it has more packets buffered, whose acks can go
-// out in the same send, and releases before it waits for the socket.
+// the receiver holds while the next packet buffered is a write or barrier,
+// whose acks can go out in the same send, and releases before anything
+// else (and before it waits for the socket).
 func (q *ackQueue) hold() {
 	q.mu.Lock()
 	q.held = true
