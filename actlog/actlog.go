@@ -82,24 +82,14 @@ func (l *Log) BeginIO(enr uint32) {
 	if enr == Free {
 		panic("actlog: extent number out of range")
 	}
-	l.mu.Lock()
-	// Fast path: hot and committed.
-	if i, ok := l.index[enr]; ok && l.slots[i].committed {
-		s := &l.slots[i]
-		s.refcnt++
-		l.clock++
-		s.lastUse = l.clock
-		l.hits++
-		l.mu.Unlock()
+	if l.TryBeginIORange(enr, enr) { // hot and committed
 		return
 	}
+	l.mu.Lock()
 	l.misses++
 	for {
 		if i, ok := l.index[enr]; ok {
-			s := &l.slots[i]
-			s.refcnt++
-			l.clock++
-			s.lastUse = l.clock
+			l.refLocked(i)
 			for !l.slots[i].committed {
 				l.commitOrWaitLocked()
 			}
@@ -159,9 +149,7 @@ func (l *Log) BeginIORange(first, last uint32) {
 	}
 	for e := first; e <= last; e++ {
 		if i, ok := l.index[e]; ok {
-			l.slots[i].refcnt++
-			l.clock++
-			l.slots[i].lastUse = l.clock
+			l.refLocked(i)
 		}
 	}
 	for e := first; e <= last; e++ {
@@ -203,13 +191,18 @@ func (l *Log) TryBeginIORange(first, last uint32) bool {
 		}
 	}
 	for e := first; e <= last; e++ {
-		s := &l.slots[l.index[e]]
-		s.refcnt++
-		l.clock++
-		s.lastUse = l.clock
+		l.refLocked(l.index[e])
 	}
 	l.hits++
 	return true
+}
+
+// refLocked takes a reference on slot i and marks it most recently used.
+func (l *Log) refLocked(i int) {
+	s := &l.slots[i]
+	s.refcnt++
+	l.clock++
+	s.lastUse = l.clock
 }
 
 // CompleteIORange is CompleteIO for every extent of a BeginIORange.
