@@ -231,17 +231,15 @@ func (m *Minor) serveInline(io *IO, arrived time.Time) bool {
 			return refuse()
 		}
 		m.upper.Add(1)
-		_, err := l.data.ReadAt(buf, io.Offset)
-		m.upper.Add(-1)
-		if err != nil {
+		if _, err := l.data.ReadAt(buf, io.Offset); err != nil {
+			m.upper.Add(-1)
 			return refuse()
 		}
 		if !m.creating.Load() {
 			m.reads.Add(uint64(io.Length) >> 10)
 		}
 		m.dev.PutLdev()
-		m.dev.DecApBio()
-		io.Done(nil)
+		m.end(io, arrived, nil)
 		return true
 	}
 	useAL := !l.alSuspended.Load()
@@ -283,16 +281,11 @@ func (m *Minor) serveInline(io *IO, arrived time.Time) bool {
 			l.al.CompleteIORange(first, last)
 		}
 		m.dev.PutLdev()
-		m.upper.Add(-1)
-		m.dev.DecApBio()
+		var err error
 		if !localOK && !netOK {
-			io.Done(errIO)
-			return
+			err = errIO
 		}
-		if !arrived.IsZero() {
-			m.obs.ObserveApplicationWrite(time.Since(arrived))
-		}
-		io.Done(nil)
+		m.end(io, arrived, err)
 	}
 	if r == nil {
 		localOK = m.localWrite(l, io)
@@ -332,16 +325,20 @@ func (m *Minor) serve(io *IO, arrived time.Time) {
 	if err != nil {
 		m.log.Debug("request failed", "op", io.Op, "offset", io.Offset, "length", io.Length, "err", err)
 	}
+	m.end(io, arrived, err)
+}
+
+// end finishes an admitted request: it leaves the requests in flight and
+// the IO gate (dec_ap_bio) and completes io with err. A timed write that
+// succeeded is observed before the completion, so that whoever saw it
+// complete also sees it counted.
+func (m *Minor) end(io *IO, arrived time.Time, err error) {
 	m.upper.Add(-1)
 	m.dev.DecApBio()
-	if arrived.IsZero() || err != nil {
-		io.Done(err)
-		return
+	if err == nil && !arrived.IsZero() {
+		m.obs.ObserveApplicationWrite(time.Since(arrived))
 	}
-	// observed before the completion, so that whoever saw the write
-	// complete also sees it counted
-	m.obs.ObserveApplicationWrite(time.Since(arrived))
-	io.Done(nil)
+	io.Done(err)
 }
 
 func (m *Minor) do(io *IO) error {
