@@ -271,7 +271,8 @@ func (r *Request) packet(s *session, st drbd.State) net.Buffers {
 	return s.packet(r.pd.vnr, cmd, [][]byte{proto.Trim{Data: d, Size: uint32(r.w.Size)}.Append(nil)})
 }
 
-// wasSent records that the write left (protocol A: it is done).
+// wasSent records that the write left (protocol A: it is done); the
+// sender counted its bytes already.
 func (r *Request) wasSent() {
 	r.mu.Lock()
 	r.sent = true
@@ -279,7 +280,6 @@ func (r *Request) wasSent() {
 		r.pd.pending.Add(1)
 	}
 	r.mu.Unlock()
-	r.pd.sentSect.Add(uint64(r.w.Size) >> 9)
 	if r.proto == proto.ProtA {
 		r.finishNet(true)
 	}
@@ -478,6 +478,12 @@ func (s *session) sender() {
 	flush := func() error {
 		if len(bufs) == 0 {
 			return nil
+		}
+		// Counted before the send, as resync replies are: the peer's ack
+		// can complete a write before writeAll has returned here, and
+		// whoever saw the write complete must see it counted.
+		for _, r := range sent {
+			r.pd.sentSect.Add(uint64(r.w.Size) >> 9)
 		}
 		s.dataMu.Lock()
 		err := s.writeAll(s.data, false, bufs)
