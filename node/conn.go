@@ -415,6 +415,7 @@ func (n *Node) startConnection(r *Resource, nc *genl.NetConf, myRaw, peerRaw []b
 	r.netConf = nc
 	r.myAddr, r.peerAddr = myRaw, peerRaw
 	vols := r.sortedVols()
+	n.applyCPUs()
 	n.mu.Unlock()
 	r.conn.SetConfig(peerConfig(nc, my, pa))
 	for _, m := range vols {
@@ -493,6 +494,7 @@ func (n *Node) disconnect(ctx context.Context, r *Resource, force bool) drbd.Rep
 	r.netConf = nil
 	r.myAddr, r.peerAddr = nil, nil
 	vols := r.sortedVols()
+	n.applyCPUs()
 	n.mu.Unlock()
 	for _, m := range vols {
 		c := m.dev.Config()

@@ -162,13 +162,21 @@ func (n *Node) dispatch(ctx context.Context, q *request) (drbd.Reply, string) {
 			return setErr(err)
 		}
 		n.mu.Lock()
+		opts := q.res.opts
 		if msg.Flags&genl.FlagSetDefaults != 0 {
-			q.res.opts = genl.ResOpts{}
-			genl.SetDefaults(&q.res.opts)
+			opts = genl.ResOpts{}
+			genl.SetDefaults(&opts)
 		}
 		if ro != nil {
-			genl.Overlay(&q.res.opts, ro)
+			genl.Overlay(&opts, ro)
 		}
+		cpus, err := n.resourceCPUs(q.res, opts.CPUMask)
+		if err != nil {
+			n.mu.Unlock()
+			return ok(cpuMaskError(false), "")
+		}
+		q.res.opts, q.res.cpus = opts, cpus
+		n.applyCPUs()
 		for _, v := range q.res.vols {
 			c := v.dev.Config()
 			c.OnNoData = drbd.OnNoData(q.res.opts.OnNoData)

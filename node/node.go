@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"udrbd/drbd"
 	"udrbd/genl"
 	"udrbd/peer"
@@ -45,6 +47,11 @@ type Options struct {
 	// called when the minor is created (off the data path). Nil, or a
 	// nil result: the volume's writes are not timed.
 	Observe func(resource string, volume uint32) WriteObserver
+	// CPUAffinity pins the daemon's threads to its resources' CPUs, as
+	// DRBD pins each resource's threads to one CPU (cpu-mask, or the
+	// least used CPU); false leaves them to the scheduler (tests). The
+	// cpu-mask option is checked either way.
+	CPUAffinity bool
 }
 
 // Multicaster sends events ("events" group of the genl family).
@@ -71,6 +78,8 @@ type Node struct {
 	hdone    sync.Cond  // on hmu, when hrunning drops to 0
 	hrunning int
 	hclosed  bool // no more handler calls
+
+	cpu cpuState // under mu
 }
 
 // Resource is a DRBD resource: options and volumes (its single
@@ -85,6 +94,7 @@ type Resource struct {
 	conn             *peer.Conn    // the resource's one connection (StandAlone until connect)
 	netConf          *genl.NetConf // set while connect is configured
 	myAddr, peerAddr []byte        // the connect's sockaddrs, as given
+	cpus             unix.CPUSet   // resource->cpu_mask: where its threads belong (under Node.mu)
 }
 
 // Write-ordering methods (enum write_ordering_e, as reported in
@@ -136,6 +146,7 @@ func New(opts Options) *Node {
 	}
 	n := &Node{opts: opts, log: opts.Logger, resources: map[string]*Resource{}, minors: map[uint32]*Minor{}}
 	n.hdone.L = &n.hmu
+	n.initCPUs()
 	n.evSeq.Store(2)
 	n.notiSeq.Store(2)
 	return n
@@ -240,7 +251,14 @@ func (n *Node) newResource(name string, opts *genl.ResOpts) (drbd.RetCode, strin
 	if opts != nil {
 		genl.Overlay(&r.opts, opts)
 	}
+	cpus, err := n.resourceCPUs(r, r.opts.CPUMask)
+	if err != nil {
+		n.mu.Unlock()
+		return cpuMaskError(true), ""
+	}
+	r.cpus = cpus
 	n.resources[name] = r
+	n.applyCPUs()
 	n.mu.Unlock()
 	n.log.Info("resource created", "resource", name)
 	n.notifyResource(r, genl.NotifyCreate)
@@ -316,6 +334,7 @@ func (n *Node) delResource(r *Resource) (drbd.RetCode, string) {
 		return drbd.ErrResInUse, ""
 	}
 	delete(n.resources, r.name)
+	n.applyCPUs()
 	n.mu.Unlock()
 	n.notifyResource(r, genl.NotifyDestroy)
 	n.log.Info("resource deleted", "resource", r.name)

@@ -33,6 +33,7 @@ for n in u0 u1; do
   must truncate -s ${MB}M /tmp/$n/disk
   $DRBDMETA --force $m v08 /tmp/$n/disk internal create-md >/dev/null 2>&1 || fail "create-md $n"
   udrbd --socket /tmp/$n/control.sock --state-dir /tmp/$n/state --dev-dir /tmp/$n/dev --usermode-helper /bin/true 2>>/tmp/$n/udrbd.log &
+  echo $! > /tmp/$n/pid
   waitfor 20 "udrbd $n" test -S /tmp/$n/control.sock
   must ds $n new-resource r0
   must ds $n new-minor r0 $m 0
@@ -44,6 +45,8 @@ kconn() { [ "$($K cstate 0)" = Connected ]; }
 uconn() { [ "$(ds u0 cstate 10)" = Connected ]; }
 waitfor 30 "kernel pair connected" kconn
 waitfor 30 "udrbd pair connected" uconn
+# each daemon pins its threads to its connected resource's CPU (docs/admin-guide.md)
+for n in u0 u1; do echo "udrbd $n threads on CPUs $(awk '/^Cpus_allowed_list/{print $2}' /proc/$(cat /tmp/$n/pid)/status)"; done
 must $K primary 0 --force
 must ds u0 primary 10 --force
 ksync() { [ "$($K dstate 0)" = UpToDate/UpToDate ]; }
