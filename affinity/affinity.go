@@ -173,16 +173,27 @@ func Current() (unix.CPUSet, error) {
 	return set, err
 }
 
-// Others adds to load, per CPU, each other process with this process's
-// name whose affinity is narrower than allowed: the other udrbd daemons of
-// the host that pinned themselves. The kernel counts every resource of the
-// host; a daemon only knows its own, and two daemons on one host (two
-// nodes under test) should not both take the first CPU.
+// Others adds to load, per CPU, the DRBD resources of the host that are
+// not this daemon's: each other process with this process's name whose
+// affinity is narrower than allowed (another udrbd daemon that pinned
+// itself), and each kernel DRBD resource, by the CPUs of its worker thread
+// (drbd_w_NAME). The kernel counts every resource of the host; a daemon
+// only knows its own, and two nodes on one host (under test) should not
+// both take the first CPU.
 func Others(allowed unix.CPUSet, load map[int]int) {
 	self, err := os.ReadFile("/proc/self/comm")
 	if err != nil {
 		return
 	}
+	countPinned(allowed, load, func(comm string) bool {
+		return comm == string(self) || strings.HasPrefix(comm, "drbd_w_")
+	})
+}
+
+// countPinned adds to load the CPUs of every other process whose name
+// (comm, with its newline) match accepts and whose affinity is narrower
+// than allowed.
+func countPinned(allowed unix.CPUSet, load map[int]int, match func(comm string) bool) {
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	me := os.Getpid()
 	for _, d := range dirs {
@@ -190,7 +201,7 @@ func Others(allowed unix.CPUSet, load map[int]int) {
 		if err != nil || pid == me {
 			continue
 		}
-		if comm, err := os.ReadFile(d + "/comm"); err != nil || string(comm) != string(self) {
+		if comm, err := os.ReadFile(d + "/comm"); err != nil || !match(string(comm)) {
 			continue
 		}
 		var set unix.CPUSet

@@ -5,9 +5,11 @@ package affinity
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -180,3 +182,57 @@ func TestPossible(t *testing.T) {
 		t.Errorf("Possible() = %d, fewer than NumCPU %d", n, runtime.NumCPU())
 	}
 }
+
+// TestMain lets the test binary run as the other daemon of TestOthers.
+func TestMain(m *testing.M) {
+	if os.Getenv("AFFINITY_TEST_SLEEP") != "" {
+		time.Sleep(time.Minute)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// Another process of the same name pinned to a CPU counts as load there;
+// unpinned, it does not.
+func TestOthers(t *testing.T) {
+	orig, err := Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if orig.Count() < 2 {
+		t.Skip("needs two CPUs")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), "AFFINITY_TEST_SLEEP=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	load := map[int]int{}
+	Others(orig, load)
+	if len(load) != 0 {
+		t.Fatalf("an unpinned process counted: %v", load)
+	}
+	last := -1
+	for c := range len(orig) * 64 {
+		if orig.IsSet(c) {
+			last = c
+		}
+	}
+	if err := unix.SchedSetaffinity(cmd.Process.Pid, ptr(cpus(last))); err != nil {
+		t.Fatal(err)
+	}
+	Others(orig, load)
+	if len(load) != 1 || load[last] != 1 {
+		t.Fatalf("load %v, want CPU %d once", load, last)
+	}
+	if c := Pick(orig, load); c == last {
+		t.Fatalf("Pick took the other daemon's CPU %d", c)
+	}
+}
+
+func ptr(s unix.CPUSet) *unix.CPUSet { return &s }
