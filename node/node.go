@@ -256,9 +256,8 @@ func (n *Node) newResource(name string, opts *genl.ResOpts) (drbd.RetCode, strin
 		n.mu.Unlock()
 		return cpuMaskError(true), ""
 	}
-	r.cpus = cpus
+	r.cpus = cpus // pinned once it has a connection (applyCPUs)
 	n.resources[name] = r
-	n.applyCPUs()
 	n.mu.Unlock()
 	n.log.Info("resource created", "resource", name)
 	n.notifyResource(r, genl.NotifyCreate)

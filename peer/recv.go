@@ -12,8 +12,6 @@ import (
 	"udrbd/statemachine"
 )
 
-// receiver is drbdd: read packets from the data socket and handle them,
-// until the socket fails or a handler gives up on the connection.
 // nextIsWrite reports whether the next packet's header is buffered already
 // and is a P_DATA or P_BARRIER: handling those does not wait for long, so
 // their acks may gather for one send (the ack queue's hold) without
@@ -30,6 +28,8 @@ func (s *session) nextIsWrite(hs int) bool {
 	return err == nil && (h.Cmd == proto.CmdData || h.Cmd == proto.CmdBarrier)
 }
 
+// receiver is drbdd: read packets from the data socket and handle them,
+// until the socket fails or a handler gives up on the connection.
 func (s *session) receiver() {
 	hs := proto.HeaderSize(s.agreed)
 	hdr := make([]byte, hs)
