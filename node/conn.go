@@ -121,6 +121,15 @@ func (l *ldev) WriteAt(p []byte, off int64, fua bool) error {
 // page cache; a block device's go around it (O_DIRECT) and wait for it.
 func (l *ldev) InlineWrites() bool { return l.direct == nil }
 
+// SpliceFd implements peer.SpliceTarget: a file's descriptor, which the
+// receiver splices large writes of the peer into.
+func (l *ldev) SpliceFd() (int, bool) {
+	if l.direct != nil {
+		return -1, false
+	}
+	return int(l.data.Fd()), true
+}
+
 func (l *ldev) Zero(off, n int64, discard bool) error {
 	return zeroRange(l, off, n, !discard)
 }

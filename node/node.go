@@ -52,6 +52,9 @@ type Options struct {
 	// least used CPU); false leaves them to the scheduler (tests). The
 	// cpu-mask option is checked either way.
 	CPUAffinity bool
+	// NoSplice sends and receives large writes with write(2) and read(2),
+	// copying them, instead of splice(2) (peer.Conn.SetSplice).
+	NoSplice bool
 }
 
 // Multicaster sends events ("events" group of the genl family).
@@ -245,6 +248,7 @@ func (n *Node) newResource(name string, opts *genl.ResOpts) (drbd.RetCode, strin
 	}
 	n.resSeq++
 	r := &Resource{name: name, vols: map[uint32]*Minor{}, conn: peer.New(name, n.log), created: n.resSeq}
+	r.conn.SetSplice(!n.opts.NoSplice)
 	r.wo.Store(woFlush)
 	r.conn.SetConnHelper(func(h string) int { return n.runConnHelper(r, h) })
 	genl.SetDefaults(&r.opts)

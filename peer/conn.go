@@ -141,6 +141,7 @@ type Conn struct {
 
 	connHelper func(name string) int // fence-peer, unfence-peer (SetConnHelper)
 	connectCnt atomic.Uint64         // connect_cnt: handshakes that reached WFReportParams
+	noSplice   atomic.Bool           // SetSplice(false)
 }
 
 // ConnStats are counters for status output.
@@ -155,6 +156,11 @@ func New(name string, log *slog.Logger) *Conn {
 	}
 	return &Conn{name: name, log: log.With("resource", name), vols: map[uint16]*PeerDevice{}}
 }
+
+// SetSplice chooses how large writes cross the data socket from the next
+// connection on: by splice(2), without copying their data in and out of
+// memory (the default, see splice.go), or by write(2) and read(2).
+func (c *Conn) SetSplice(on bool) { c.noSplice.Store(!on) }
 
 // Config returns the configuration in effect.
 func (c *Conn) Config() Config {

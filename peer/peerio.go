@@ -12,8 +12,11 @@ import (
 // receiveWrite is receive_Data (and P_TRIM, P_ZEROES): the peer's write
 // goes to the local disk; the protocol's acks follow. data is nil for a
 // trim or zeroes request of size bytes, else a max-buffers buffer this
-// function owns.
+// function owns. A P_DATA with nil data has its payload still on the data
+// socket: it goes from there into the disk (splice.go), before this
+// function returns.
 func (pd *PeerDevice) receiveWrite(s *session, cmd proto.Cmd, d proto.Data, size int, data []byte) error {
+	onWire := cmd == proto.CmdData && data == nil
 	release := func() {
 		if data != nil {
 			s.putData(data)
@@ -21,6 +24,11 @@ func (pd *PeerDevice) receiveWrite(s *session, cmd proto.Cmd, d proto.Data, size
 	}
 	if !pd.dev().GetLdev() {
 		release()
+		if onWire {
+			if err := s.skip(int64(size)); err != nil {
+				return err
+			}
+		}
 		pd.log.Error("Can not write mirrored data block to local disk.")
 		if d.DPFlags&(proto.DPSendWriteAck|proto.DPSendReceiveAck) != 0 {
 			return s.sendAck(pd.vnr, proto.CmdNegAck, d.Sector, d.BlockID, uint32(size), pd.nextSeq())
@@ -28,6 +36,23 @@ func (pd *PeerDevice) receiveWrite(s *session, cmd proto.Cmd, d proto.Data, size
 		return nil
 	}
 	disk := pd.v.Disk()
+	spliceFd := -1
+	if onWire {
+		if t, ok := disk.(SpliceTarget); ok {
+			if fd, ok := t.SpliceFd(); ok {
+				spliceFd = fd
+			}
+		}
+		if spliceFd < 0 {
+			// not a buffered file: read the payload as usual
+			var err error
+			if data, err = s.dataBuf(size); err != nil {
+				pd.dev().PutLdev()
+				return err
+			}
+			onWire = false
+		}
+	}
 	if d.Sector+uint64(size>>9) > pd.v.Capacity() {
 		pd.dev().PutLdev()
 		release()
@@ -50,6 +75,7 @@ func (pd *PeerDevice) receiveWrite(s *session, cmd proto.Cmd, d proto.Data, size
 		disk.SetOutOfSync(d.Sector, size)
 	}
 	pd.peerIO.lock(d.Sector, size)
+	var netErr error // the payload could not be read off the socket
 	write := func() {
 		var err error
 		off := int64(d.Sector) << 9
@@ -57,6 +83,21 @@ func (pd *PeerDevice) receiveWrite(s *session, cmd proto.Cmd, d proto.Data, size
 		case cmd == proto.CmdTrim || cmd == proto.CmdZeroes:
 			discard := d.DPFlags&proto.DPDiscard != 0 && cmd == proto.CmdTrim
 			err = disk.Zero(off, int64(size), discard)
+		case onWire:
+			err, netErr = s.writeFromWire(disk, spliceFd, off, size)
+			if netErr != nil {
+				// the connection is gone: the peer marks this write out
+				// of sync, and so must we (we wrote part of it)
+				disk.SetOutOfSync(d.Sector, size)
+				pd.peerIO.unlock(d.Sector, size)
+				if d.DPFlags&proto.DPSendWriteAck != 0 {
+					pd.unacked.Add(-1)
+				}
+				pd.dev().PutLdev()
+				pd.active.Done()
+				s.epoch.done()
+				return
+			}
 		default:
 			if d.DPFlags&proto.DPFlush != 0 {
 				err = disk.Flush()
@@ -89,9 +130,13 @@ func (pd *PeerDevice) receiveWrite(s *session, cmd proto.Cmd, d proto.Data, size
 		pd.active.Done()
 		s.epoch.done()
 	}
-	if cmd == proto.CmdData && size <= InlineMax && d.DPFlags&(proto.DPFlush|proto.DPFUA) == 0 && writesInline(disk) {
+	switch {
+	case onWire:
 		write()
-	} else {
+		return netErr
+	case cmd == proto.CmdData && size <= InlineMax && d.DPFlags&(proto.DPFlush|proto.DPFUA) == 0 && writesInline(disk):
+		write()
+	default:
 		go write()
 	}
 	return nil

@@ -31,6 +31,14 @@ func (s *session) nextIsWrite(hs int) bool {
 // receiver is drbdd: read packets from the data socket and handle them,
 // until the socket fails or a handler gives up on the connection.
 func (s *session) receiver() {
+	if s.splice {
+		if sr, err := s.newSpliceReceiver(); err != nil {
+			s.log.Warn("large writes of the peer are read into memory", "err", err)
+		} else {
+			s.sin = sr
+			defer func() { sr.p.close() }()
+		}
+	}
 	hs := proto.HeaderSize(s.agreed)
 	hdr := make([]byte, hs)
 	var inBitmap *PeerDevice // a bitmap transfer in progress: nothing else may come between its packets
@@ -337,6 +345,13 @@ func (s *session) receiveDataPacket(pd *PeerDevice, h proto.Header) error {
 	}
 	if size < 0 || size > proto.MaxBioSize || size&511 != 0 {
 		return &proto.ProtocolError{Msg: fmt.Sprintf("%s: bad data size %d", h.Cmd, size)}
+	}
+	if h.Cmd == proto.CmdData && dig == nil && s.sin != nil && size >= spliceMin &&
+		d.DPFlags&(proto.DPFlush|proto.DPFUA|proto.DPSendReceiveAck) == 0 {
+		// A large plain write goes from the socket into the backing
+		// file (splice.go); one that waits for a flush, or whose
+		// P_RECV_ACK is due before its write, is read first.
+		return pd.receiveWrite(s, h.Cmd, d, size, nil)
 	}
 	data, err := s.dataBuf(size)
 	if err != nil {

@@ -475,7 +475,17 @@ func (s *session) sender() {
 	sendEpoch, sendWrites := uint32(1), 0
 	var bufs net.Buffers
 	var sent []*Request
-	flush := func() error {
+	var sp *spliceSender // large writes' data goes by splice (splice.go)
+	if s.splice {
+		var err error
+		if sp, err = s.newSpliceSender(); err != nil {
+			s.log.Warn("large writes are copied to the peer", "err", err)
+		} else {
+			defer sp.p.close()
+		}
+	}
+	// flush sends bufs, then tail without copying it.
+	flush := func(tail []byte) error {
 		if len(bufs) == 0 {
 			return nil
 		}
@@ -487,6 +497,13 @@ func (s *session) sender() {
 		}
 		s.dataMu.Lock()
 		err := s.writeAll(s.data, false, bufs)
+		if err == nil && tail != nil {
+			err = s.withKo(s.data, false, func() error {
+				n, err := sp.send(tail)
+				tail = tail[n:]
+				return err
+			})
+		}
 		s.dataMu.Unlock()
 		bufs = bufs[:0]
 		if err == nil {
@@ -515,9 +532,16 @@ func (s *session) sender() {
 					}
 					sendEpoch, sendWrites = it.epoch, 0
 				}
-				bufs = append(bufs, it.packet(s, it.pd.dev().State())...)
+				pkt := it.packet(s, it.pd.dev().State())
 				sent = append(sent, it)
 				sendWrites++
+				if sp != nil && it.proto != proto.ProtA && it.w.Kind == KindWrite && len(it.w.Data) >= spliceMin {
+					// the packet up to its data is copied, the data not
+					bufs = append(bufs, pkt[:len(pkt)-1]...)
+					err = flush(it.w.Data)
+					break
+				}
+				bufs = append(bufs, pkt...)
 			case barrierItem:
 				if uint32(it) == sendEpoch && sendWrites > 0 {
 					barrier(sendEpoch)
@@ -528,7 +552,7 @@ func (s *session) sender() {
 					[][]byte{proto.BlockDesc{Sector: it.sector, BlkSize: uint32(it.size)}.Append(nil)})...)
 			case func() error:
 				// sends of its own (the bitmap): what came before goes first
-				if err = flush(); err == nil {
+				if err = flush(nil); err == nil {
 					err = it()
 				}
 			}
@@ -537,7 +561,7 @@ func (s *session) sender() {
 			}
 		}
 		if err == nil {
-			err = flush()
+			err = flush(nil)
 		}
 		if err != nil {
 			s.fail(drbd.CNetworkFailure, "")

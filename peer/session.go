@@ -27,9 +27,11 @@ type session struct {
 	log  *slog.Logger
 
 	data, meta     *net.TCPConn
-	dr, mr         *bufio.Reader // buffered readers of the two sockets (fewer syscalls per small packet)
-	dataMu, metaMu sync.Mutex    // the socket mutexes; held for a whole packet
-	rbuf           []byte        // the receiver's buffer for small payloads
+	dr, mr         *bufio.Reader   // buffered readers of the two sockets (fewer syscalls per small packet)
+	dataMu, metaMu sync.Mutex      // the socket mutexes; held for a whole packet
+	rbuf           []byte          // the receiver's buffer for small payloads
+	splice         bool            // large writes cross the data socket by splice (splice.go)
+	sin            *spliceReceiver // the receiver's, nil if it reads payloads into memory
 
 	agreed           int
 	features         uint32
@@ -86,7 +88,7 @@ func newSession(c *Conn, conf Config, data, meta *net.TCPConn, resolveConflicts 
 		dr: bufio.NewReaderSize(data, 256<<10), mr: bufio.NewReaderSize(meta, 16<<10),
 		rbuf: make([]byte, 64<<10), agreed: proto.VersionPreNegotiation, resolveConflicts: resolveConflicts,
 		dead: make(chan struct{}), stReply: make(chan int32, 1), pending: map[uint64]pendingReq{},
-		pages: newPageSem(max(conf.MaxBuffers, 32))}
+		pages: newPageSem(max(conf.MaxBuffers, 32)), splice: !c.noSplice.Load()}
 	s.koCount.Store(int32(max(conf.KoCount, 1)))
 	s.sq.init()
 	s.tl.init()
@@ -149,13 +151,23 @@ func (s *session) stopReq() bool { return s.stopping.Load() }
 // data socket a timeout costs one ko-count and asks for a ping (the
 // kernel's we_should_drop_the_connection); on the meta socket it fails.
 func (s *session) writeAll(c *net.TCPConn, meta bool, bufs net.Buffers) error {
+	return s.withKo(c, meta, func() error {
+		_, err := bufs.WriteTo(c)
+		return err
+	})
+}
+
+// withKo calls send, which sends on c and keeps its progress, until it
+// succeeds, each call under a write deadline of timeout; the ko-count of
+// writeAll applies.
+func (s *session) withKo(c *net.TCPConn, meta bool, send func() error) error {
 	timeout := s.conf.Timeout
 	if timeout <= 0 {
 		timeout = 6 * time.Second
 	}
-	for len(bufs) > 0 {
+	for {
 		_ = c.SetWriteDeadline(time.Now().Add(timeout))
-		_, err := bufs.WriteTo(c)
+		err := send()
 		if err == nil {
 			return nil
 		}
@@ -168,7 +180,6 @@ func (s *session) writeAll(c *net.TCPConn, meta bool, bufs net.Buffers) error {
 		}
 		s.log.Error(fmt.Sprintf("[drbd_s_%s] sock_sendmsg time expired, ko = %d", s.c.name, ko))
 	}
-	return nil
 }
 
 func (s *session) packet(vnr uint16, cmd proto.Cmd, parts [][]byte) net.Buffers {

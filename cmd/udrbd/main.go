@@ -84,6 +84,7 @@ func daemon() int {
 		"program the handlers run as: PROGRAM HANDLER minor-N, or PROGRAM HANDLER RESOURCE for fence-peer and unfence-peer (the kernel's usermode_helper; empty: none, every handler answers 0)")
 	helperTimeout := fs.Duration("helper-timeout", node.DefaultHelperTimeout, "longest a handler may run before it is killed")
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the daemon's run to FILE (for go tool pprof; written at exit)")
+	splice := fs.Bool("splice", true, "move large writes between the peers' sockets and memory or the backing file with splice(2), without copying them (false: read and write)")
 	cpuAffinity := fs.Bool("cpu-affinity", true, "pin the daemon's threads to its resources' CPUs, as DRBD pins a resource's threads (resource option cpu-mask, else the least used CPU)")
 	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics, ADDR as host:port (drbd-reactor uses :9942; empty: off)")
 	_ = fs.Parse(os.Args[1:])
@@ -110,7 +111,7 @@ func daemon() int {
 		}
 		defer stop()
 	}
-	if err := run(log, sc, *stateDir, *devDir, *metricsAddr, node.Options{UsermodeHelper: *helper, HelperTimeout: *helperTimeout, CPUAffinity: *cpuAffinity}); err != nil {
+	if err := run(log, sc, *stateDir, *devDir, *metricsAddr, node.Options{UsermodeHelper: *helper, HelperTimeout: *helperTimeout, CPUAffinity: *cpuAffinity, NoSplice: !*splice}); err != nil {
 		log.Error("udrbd: " + err.Error())
 		return 1
 	}
