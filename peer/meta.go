@@ -149,10 +149,10 @@ func (s *session) gotMeta(h proto.Header, p []byte) error {
 		if r == nil {
 			return fmt.Errorf("Got a corrupt block_id/sector pair(2) for sector %d", a.Sector)
 		}
-		r.gotAck(s, h.Cmd, &a)
+		r.gotAck(s, h.Cmd)
 	case proto.CmdNegDReply:
 		if r := s.lookup(a.BlockID, true); r != nil {
-			r.gotAck(s, h.Cmd, &a)
+			r.gotAck(s, h.Cmd)
 		}
 		pd.log.Error(fmt.Sprintf("Got NegDReply; Sector %dB, len %d.", a.Sector<<9, a.BlkSize))
 	case proto.CmdNegRSDReply:

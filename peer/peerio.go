@@ -16,15 +16,10 @@ import (
 // socket: it goes from there into the disk (splice.go), before this
 // function returns.
 func (pd *PeerDevice) receiveWrite(s *session, cmd proto.Cmd, d proto.Data, size int, data []byte) error {
-	onWire := cmd == proto.CmdData && data == nil
-	release := func() {
-		if data != nil {
-			s.putData(data)
-		}
-	}
+	w := peerWrite{cmd: cmd, d: d, size: size, data: data, spliceFd: -1, onWire: cmd == proto.CmdData && data == nil}
 	if !pd.dev().GetLdev() {
-		release()
-		if onWire {
+		w.release(s)
+		if w.onWire {
 			if err := s.skip(int64(size)); err != nil {
 				return err
 			}
@@ -35,27 +30,26 @@ func (pd *PeerDevice) receiveWrite(s *session, cmd proto.Cmd, d proto.Data, size
 		}
 		return nil
 	}
-	disk := pd.v.Disk()
-	spliceFd := -1
-	if onWire {
-		if t, ok := disk.(SpliceTarget); ok {
+	w.disk = pd.v.Disk()
+	if w.onWire {
+		if t, ok := w.disk.(SpliceTarget); ok {
 			if fd, ok := t.SpliceFd(); ok {
-				spliceFd = fd
+				w.spliceFd = fd
 			}
 		}
-		if spliceFd < 0 {
+		if w.spliceFd < 0 {
 			// not a buffered file: read the payload as usual
 			var err error
-			if data, err = s.dataBuf(size); err != nil {
+			if w.data, err = s.dataBuf(size); err != nil {
 				pd.dev().PutLdev()
 				return err
 			}
-			onWire = false
+			w.onWire = false
 		}
 	}
 	if d.Sector+uint64(size>>9) > pd.v.Capacity() {
 		pd.dev().PutLdev()
-		release()
+		w.release(s)
 		return fmt.Errorf("write beyond the end of the device: sector %d +%d", d.Sector, size)
 	}
 	s.epoch.add(pd)
@@ -72,73 +66,97 @@ func (pd *PeerDevice) receiveWrite(s *session, cmd proto.Cmd, d proto.Data, size
 	st := pd.dev().State()
 	if st.Pdsk < drbd.DInconsistent {
 		// we have the only disk of the cluster
-		disk.SetOutOfSync(d.Sector, size)
+		w.disk.SetOutOfSync(d.Sector, size)
 	}
 	pd.peerIO.lock(d.Sector, size)
-	var netErr error // the payload could not be read off the socket
-	write := func() {
-		var err error
-		off := int64(d.Sector) << 9
-		switch {
-		case cmd == proto.CmdTrim || cmd == proto.CmdZeroes:
-			discard := d.DPFlags&proto.DPDiscard != 0 && cmd == proto.CmdTrim
-			err = disk.Zero(off, int64(size), discard)
-		case onWire:
-			err, netErr = s.writeFromWire(disk, spliceFd, off, size)
-			if netErr != nil {
-				// the connection is gone: the peer marks this write out
-				// of sync, and so must we (we wrote part of it)
-				disk.SetOutOfSync(d.Sector, size)
-				pd.peerIO.unlock(d.Sector, size)
-				if d.DPFlags&proto.DPSendWriteAck != 0 {
-					pd.unacked.Add(-1)
-				}
-				pd.dev().PutLdev()
-				pd.active.Done()
-				s.epoch.done()
-				return
-			}
-		default:
-			if d.DPFlags&proto.DPFlush != 0 {
-				err = disk.Flush()
-			}
-			if err == nil {
-				err = disk.WriteAt(data, off, d.DPFlags&proto.DPFUA != 0)
-			}
-		}
-		pd.peerIO.unlock(d.Sector, size)
-		release()
-		if err != nil {
-			pd.log.Error("local write of a peer request failed", "sector", d.Sector, "size", size, "err", err)
-			pd.dev().IOError(statemachine.WriteError)
+	switch {
+	case w.onWire:
+		return pd.writePeer(s, w)
+	case cmd == proto.CmdData && size <= InlineMax && d.DPFlags&(proto.DPFlush|proto.DPFUA) == 0 && writesInline(w.disk):
+		_ = pd.writePeer(s, w)
+	default:
+		go pd.writePeer(s, w)
+	}
+	return nil
+}
+
+// peerWrite is a write of the peer on its way to the disk (a peer
+// request).
+type peerWrite struct {
+	cmd      proto.Cmd
+	d        proto.Data
+	size     int
+	data     []byte // the data; nil for trim and zeroes, and while onWire
+	disk     Disk
+	spliceFd int  // the disk's file for a payload onWire
+	onWire   bool // the payload is still on the data socket
+}
+
+// release gives the data buffer back.
+func (w *peerWrite) release(s *session) {
+	if w.data != nil {
+		s.putData(w.data)
+	}
+}
+
+// writePeer is the second half of receiveWrite: the local write, its ack,
+// and the references it held dropped. The error is a network error while
+// reading a payload onWire, which ends the connection.
+func (pd *PeerDevice) writePeer(s *session, w peerWrite) error {
+	var err error
+	d, size, disk := w.d, w.size, w.disk
+	off := int64(d.Sector) << 9
+	switch {
+	case w.cmd == proto.CmdTrim || w.cmd == proto.CmdZeroes:
+		discard := d.DPFlags&proto.DPDiscard != 0 && w.cmd == proto.CmdTrim
+		err = disk.Zero(off, int64(size), discard)
+	case w.onWire:
+		var netErr error
+		err, netErr = s.writeFromWire(disk, w.spliceFd, off, size)
+		if netErr != nil {
+			// the connection is gone: the peer marks this write out
+			// of sync, and so must we (we wrote part of it)
 			disk.SetOutOfSync(d.Sector, size)
+			pd.peerIO.unlock(d.Sector, size)
 			if d.DPFlags&proto.DPSendWriteAck != 0 {
 				pd.unacked.Add(-1)
-				_ = s.sendAck(pd.vnr, proto.CmdNegAck, d.Sector, d.BlockID, uint32(size), pd.nextSeq())
 			}
-		} else if d.DPFlags&proto.DPSendWriteAck != 0 {
-			defer pd.unacked.Add(-1)
-			ack := proto.CmdWriteAck
-			if c := pd.dev().State().Conn; c >= drbd.CSyncSource && c <= drbd.CPausedSyncT && d.DPFlags&proto.DPMaySetInSync != 0 {
-				ack = proto.CmdRSWriteAck
-				n := disk.SetInSync(d.Sector, size)
-				pd.rsProgress(n)
-			}
-			_ = s.sendAck(pd.vnr, ack, d.Sector, d.BlockID, uint32(size), pd.nextSeq())
+			pd.dev().PutLdev()
+			pd.active.Done()
+			s.epoch.done()
+			return netErr
 		}
-		pd.dev().PutLdev()
-		pd.active.Done()
-		s.epoch.done()
-	}
-	switch {
-	case onWire:
-		write()
-		return netErr
-	case cmd == proto.CmdData && size <= InlineMax && d.DPFlags&(proto.DPFlush|proto.DPFUA) == 0 && writesInline(disk):
-		write()
 	default:
-		go write()
+		if d.DPFlags&proto.DPFlush != 0 {
+			err = disk.Flush()
+		}
+		if err == nil {
+			err = disk.WriteAt(w.data, off, d.DPFlags&proto.DPFUA != 0)
+		}
 	}
+	pd.peerIO.unlock(d.Sector, size)
+	w.release(s)
+	if err != nil {
+		pd.log.Error("local write of a peer request failed", "sector", d.Sector, "size", size, "err", err)
+		pd.dev().IOError(statemachine.WriteError)
+		disk.SetOutOfSync(d.Sector, size)
+		if d.DPFlags&proto.DPSendWriteAck != 0 {
+			pd.unacked.Add(-1)
+			_ = s.sendAck(pd.vnr, proto.CmdNegAck, d.Sector, d.BlockID, uint32(size), pd.nextSeq())
+		}
+	} else if d.DPFlags&proto.DPSendWriteAck != 0 {
+		defer pd.unacked.Add(-1)
+		ack := proto.CmdWriteAck
+		if c := pd.dev().State().Conn; c >= drbd.CSyncSource && c <= drbd.CPausedSyncT && d.DPFlags&proto.DPMaySetInSync != 0 {
+			ack = proto.CmdRSWriteAck
+			n := disk.SetInSync(d.Sector, size)
+			pd.rsProgress(n)
+		}
+		_ = s.sendAck(pd.vnr, ack, d.Sector, d.BlockID, uint32(size), pd.nextSeq())
+	}
+	pd.dev().PutLdev()
+	pd.active.Done()
+	s.epoch.done()
 	return nil
 }
 

@@ -35,7 +35,8 @@ func (l *rangeLock) lock(sector uint64, size int) {
 		l.held = append(l.held, sp)
 		return
 	}
-	me := &sp
+	me := new(span) // only a waiter needs its span on the heap
+	*me = sp
 	l.wait = append(l.wait, me)
 	for {
 		l.cond.Wait()

@@ -323,12 +323,12 @@ func (c *Conn) firstVolume() *PeerDevice {
 // receiveDataPacket reads a p_data and its data (with a digest first when
 // the peer uses a data-integrity-alg) and hands it on.
 func (s *session) receiveDataPacket(pd *PeerDevice, h proto.Header) error {
-	var sub [proto.SizeData]byte
-	if _, err := io.ReadFull(s.dr, sub[:]); err != nil {
+	sub := s.subBuf[:]
+	if _, err := io.ReadFull(s.dr, sub); err != nil {
 		return err
 	}
 	var d proto.Data
-	if err := d.Decode(sub[:]); err != nil {
+	if err := d.Decode(sub); err != nil {
 		return err
 	}
 	size := int(h.Length) - proto.SizeData

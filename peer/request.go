@@ -50,7 +50,6 @@ type Request struct {
 	acked   bool // the barrier for its epoch was acked
 	// counted in the peer device's ap_in_flight
 	inFlight bool
-	done     chan struct{}
 	then     func(ok bool) // set by Then: called once the network half is done
 	start    time.Time
 }
@@ -77,10 +76,9 @@ func (r *Request) Then(f func(ok bool)) {
 // whether the peer has the data. On false the blocks were marked out of
 // sync already.
 func (r *Request) Wait() bool {
-	<-r.done
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.netOK
+	ch := make(chan bool, 1)
+	r.Then(func(ok bool) { ch <- ok })
+	return <-ch
 }
 
 // Complete tells the replication that the whole application request
@@ -113,13 +111,12 @@ func (r *Request) finishNet(ok bool) {
 	if !ok {
 		r.pd.outOfSync(r.w.Sector, r.w.Size)
 	}
-	close(r.done)
 	if then != nil {
 		then(ok)
 	}
 }
 
-func (r *Request) gotAck(s *session, cmd proto.Cmd, a *proto.BlockAck) {
+func (r *Request) gotAck(s *session, cmd proto.Cmd) {
 	switch cmd {
 	case proto.CmdRecvAck, proto.CmdWriteAck:
 		r.finishNet(true)
@@ -219,7 +216,7 @@ func (pd *PeerDevice) startWrite(w Write, wait bool) (*Request, bool) {
 	} else if !pd.writing.tryLock(w.Sector, w.Size) {
 		return nil, false
 	}
-	r := &Request{pd: pd, s: s, w: w, proto: s.protocol(), done: make(chan struct{}), start: time.Now(), inFlight: true}
+	r := &Request{pd: pd, s: s, w: w, proto: s.protocol(), start: time.Now(), inFlight: true}
 	pd.apInFlight.Add(int64(w.Size >> 9))
 	if r.proto != proto.ProtA {
 		r.id = s.register(r)
@@ -256,19 +253,24 @@ func (r *Request) release() { r.pd.writing.unlock(r.w.Sector, r.w.Size) }
 // protocol is the wire protocol in effect (the peer's P_PROTOCOL agreed).
 func (s *session) protocol() int { return s.conf.Protocol }
 
-// packet is the write on the wire (w_send_dblock): P_DATA with the data,
-// or P_TRIM / P_ZEROES without.
-func (r *Request) packet(s *session, st drbd.State) net.Buffers {
+// appendPacket appends the write on the wire (w_send_dblock) to b: P_DATA
+// up to its data, which it returns apart, or P_TRIM / P_ZEROES, which
+// carry none.
+func (r *Request) appendPacket(s *session, st drbd.State, b []byte) ([]byte, []byte) {
 	seq := r.pd.nextSeq()
 	d := proto.Data{Sector: r.w.Sector, BlockID: r.id, SeqNum: seq, DPFlags: r.dpFlags(st)}
 	if r.w.Kind == KindWrite {
-		return s.packet(r.pd.vnr, proto.CmdData, [][]byte{d.Append(nil), s.integrityDigest(r.w.Data), r.w.Data})
+		dig := s.integrityDigest(r.w.Data)
+		b = proto.AppendHeader(b, s.agreed, r.pd.vnr, proto.CmdData, proto.SizeData+len(dig)+len(r.w.Data))
+		b = d.Append(b)
+		return append(b, dig...), r.w.Data
 	}
 	cmd := proto.CmdTrim
 	if r.w.Kind == KindZeroes && s.features&proto.FFWZeroes != 0 {
 		cmd = proto.CmdZeroes
 	}
-	return s.packet(r.pd.vnr, cmd, [][]byte{proto.Trim{Data: d, Size: uint32(r.w.Size)}.Append(nil)})
+	b = proto.AppendHeader(b, s.agreed, r.pd.vnr, cmd, proto.SizeTrim)
+	return proto.Trim{Data: d, Size: uint32(r.w.Size)}.Append(b), nil
 }
 
 // wasSent records that the write left (protocol A: it is done); the
@@ -443,8 +445,10 @@ func (q *sendQueue) push(it sendItem) {
 	q.cond.Signal()
 }
 
-// popAll waits for items and takes every one queued.
-func (q *sendQueue) popAll() ([]sendItem, bool) {
+// popAll waits for items and takes every one queued. spare is the slice
+// it returned last, done with: it takes the next items.
+func (q *sendQueue) popAll(spare []sendItem) ([]sendItem, bool) {
+	clear(spare)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(q.items) == 0 && !q.closed {
@@ -454,7 +458,7 @@ func (q *sendQueue) popAll() ([]sendItem, bool) {
 		return nil, false
 	}
 	items := q.items
-	q.items = nil
+	q.items = spare[:0]
 	return items, true
 }
 
@@ -474,6 +478,11 @@ func (s *session) sender() {
 	defer s.wg.Done()
 	sendEpoch, sendWrites := uint32(1), 0
 	var bufs net.Buffers
+	// The packets' own bytes (headers, small payloads) go into one buffer,
+	// reused from send to send; bufs has slices of it. When it grows, the
+	// slices already taken keep the old array.
+	var hdrs []byte
+	var out net.Buffers // what writeAll consumes of bufs
 	var sent []*Request
 	var sp *spliceSender // large writes' data goes by splice (splice.go)
 	if s.splice {
@@ -496,16 +505,14 @@ func (s *session) sender() {
 			r.pd.sentSect.Add(uint64(r.w.Size) >> 9)
 		}
 		s.dataMu.Lock()
-		err := s.writeAll(s.data, false, bufs)
+		out = bufs
+		err := s.writeAll(s.data, false, &out)
 		if err == nil && tail != nil {
-			err = s.withKo(s.data, false, func() error {
-				n, err := sp.send(tail)
-				tail = tail[n:]
-				return err
-			})
+			err = s.spliceAll(sp, tail)
 		}
 		s.dataMu.Unlock()
-		bufs = bufs[:0]
+		clear(bufs) // no references to sent data
+		bufs, hdrs = bufs[:0], hdrs[:0]
 		if err == nil {
 			for _, r := range sent {
 				r.wasSent()
@@ -514,11 +521,22 @@ func (s *session) sender() {
 		sent = sent[:0]
 		return err
 	}
-	barrier := func(e uint32) {
-		bufs = append(bufs, s.packet(0, proto.CmdBarrier, [][]byte{proto.Barrier{Barrier: e}.Append(nil)})...)
+	// own appends a packet's own bytes to hdrs (f does it) and to bufs.
+	own := func(f func([]byte) []byte) {
+		n := len(hdrs)
+		hdrs = f(hdrs)
+		bufs = append(bufs, hdrs[n:len(hdrs):len(hdrs)])
 	}
+	barrier := func(e uint32) {
+		own(func(b []byte) []byte {
+			b = proto.AppendHeader(b, s.agreed, 0, proto.CmdBarrier, proto.SizeBarrier)
+			return proto.Barrier{Barrier: e}.Append(b)
+		})
+	}
+	var items []sendItem
 	for {
-		items, ok := s.sq.popAll()
+		var ok bool
+		items, ok = s.sq.popAll(items)
 		if !ok {
 			return
 		}
@@ -532,24 +550,30 @@ func (s *session) sender() {
 					}
 					sendEpoch, sendWrites = it.epoch, 0
 				}
-				pkt := it.packet(s, it.pd.dev().State())
+				n := len(hdrs)
+				var data []byte
+				hdrs, data = it.appendPacket(s, it.pd.dev().State(), hdrs)
+				bufs = append(bufs, hdrs[n:len(hdrs):len(hdrs)])
 				sent = append(sent, it)
 				sendWrites++
-				if sp != nil && it.proto != proto.ProtA && it.w.Kind == KindWrite && len(it.w.Data) >= spliceMin {
+				if sp != nil && it.proto != proto.ProtA && len(data) >= spliceMin {
 					// the packet up to its data is copied, the data not
-					bufs = append(bufs, pkt[:len(pkt)-1]...)
-					err = flush(it.w.Data)
+					err = flush(data)
 					break
 				}
-				bufs = append(bufs, pkt...)
+				if len(data) > 0 {
+					bufs = append(bufs, data)
+				}
 			case barrierItem:
 				if uint32(it) == sendEpoch && sendWrites > 0 {
 					barrier(sendEpoch)
 					sendEpoch, sendWrites = sendEpoch+1, 0
 				}
 			case *oosItem:
-				bufs = append(bufs, s.packet(it.pd.vnr, proto.CmdOutOfSync,
-					[][]byte{proto.BlockDesc{Sector: it.sector, BlkSize: uint32(it.size)}.Append(nil)})...)
+				own(func(b []byte) []byte {
+					b = proto.AppendHeader(b, s.agreed, it.pd.vnr, proto.CmdOutOfSync, proto.SizeBlockDesc)
+					return proto.BlockDesc{Sector: it.sector, BlkSize: uint32(it.size)}.Append(b)
+				})
 			case func() error:
 				// sends of its own (the bitmap): what came before goes first
 				if err = flush(nil); err == nil {
@@ -615,7 +639,7 @@ func (r *readReq) finish(err error) {
 	r.once.Do(func() { r.err = err; close(r.done) })
 }
 
-func (r *readReq) gotAck(_ *session, cmd proto.Cmd, _ *proto.BlockAck) {
+func (r *readReq) gotAck(_ *session, cmd proto.Cmd) {
 	if cmd == proto.CmdNegDReply {
 		r.finish(errNoData)
 	}

@@ -27,11 +27,12 @@ type session struct {
 	log  *slog.Logger
 
 	data, meta     *net.TCPConn
-	dr, mr         *bufio.Reader   // buffered readers of the two sockets (fewer syscalls per small packet)
-	dataMu, metaMu sync.Mutex      // the socket mutexes; held for a whole packet
-	rbuf           []byte          // the receiver's buffer for small payloads
-	splice         bool            // large writes cross the data socket by splice (splice.go)
-	sin            *spliceReceiver // the receiver's, nil if it reads payloads into memory
+	dr, mr         *bufio.Reader        // buffered readers of the two sockets (fewer syscalls per small packet)
+	dataMu, metaMu sync.Mutex           // the socket mutexes; held for a whole packet
+	rbuf           []byte               // the receiver's buffer for small payloads
+	subBuf         [proto.SizeData]byte // the receiver\'s, for a data packet\'s p_data
+	splice         bool                 // large writes cross the data socket by splice (splice.go)
+	sin            *spliceReceiver      // the receiver's, nil if it reads payloads into memory
 
 	agreed           int
 	features         uint32
@@ -77,8 +78,8 @@ func (s *session) ctx() context.Context { return s.cctx }
 // pendingReq is a request that waits for the peer's answer on the meta
 // socket (an ack) or the data socket (a read reply).
 type pendingReq interface {
-	// gotAck is called with the answering command and the ack payload.
-	gotAck(s *session, cmd proto.Cmd, a *proto.BlockAck)
+	// gotAck is called with the answering command.
+	gotAck(s *session, cmd proto.Cmd)
 	// lost is called when the session ends first.
 	lost(s *session)
 }
@@ -150,36 +151,53 @@ func (s *session) stopReq() bool { return s.stopping.Load() }
 // writeAll writes bufs to c, each chunk under a deadline of timeout. On the
 // data socket a timeout costs one ko-count and asks for a ping (the
 // kernel's we_should_drop_the_connection); on the meta socket it fails.
-func (s *session) writeAll(c *net.TCPConn, meta bool, bufs net.Buffers) error {
-	return s.withKo(c, meta, func() error {
+// It consumes *bufs (net.Buffers.WriteTo); a caller that sends often keeps
+// bufs in a variable of its own, which saves an allocation per call.
+func (s *session) writeAll(c *net.TCPConn, meta bool, bufs *net.Buffers) error {
+	for {
+		s.sendDeadline(c)
 		_, err := bufs.WriteTo(c)
-		return err
-	})
+		if retry, err := s.retrySend(err, meta); !retry {
+			return err
+		}
+	}
 }
 
-// withKo calls send, which sends on c and keeps its progress, until it
-// succeeds, each call under a write deadline of timeout; the ko-count of
-// writeAll applies.
-func (s *session) withKo(c *net.TCPConn, meta bool, send func() error) error {
+// spliceAll is writeAll for data sent by splice (splice.go).
+func (s *session) spliceAll(sp *spliceSender, data []byte) error {
+	for {
+		s.sendDeadline(s.data)
+		n, err := sp.send(data)
+		data = data[n:]
+		if retry, err := s.retrySend(err, false); !retry {
+			return err
+		}
+	}
+}
+
+func (s *session) sendDeadline(c *net.TCPConn) {
 	timeout := s.conf.Timeout
 	if timeout <= 0 {
 		timeout = 6 * time.Second
 	}
-	for {
-		_ = c.SetWriteDeadline(time.Now().Add(timeout))
-		err := send()
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, os.ErrDeadlineExceeded) || meta || !s.alive() {
-			return err
-		}
-		ko := s.koCount.Add(-1)
-		if ko <= 0 {
-			return fmt.Errorf("sock_sendmsg time expired, ko exhausted: %w", err)
-		}
-		s.log.Error(fmt.Sprintf("[drbd_s_%s] sock_sendmsg time expired, ko = %d", s.c.name, ko))
+	_ = c.SetWriteDeadline(time.Now().Add(timeout))
+}
+
+// retrySend judges a send's outcome: done (nil), failed, or timed out on
+// the data socket with ko-count left, which costs one and is retried.
+func (s *session) retrySend(err error, meta bool) (bool, error) {
+	if err == nil {
+		return false, nil
 	}
+	if !errors.Is(err, os.ErrDeadlineExceeded) || meta || !s.alive() {
+		return false, err
+	}
+	ko := s.koCount.Add(-1)
+	if ko <= 0 {
+		return false, fmt.Errorf("sock_sendmsg time expired, ko exhausted: %w", err)
+	}
+	s.log.Error(fmt.Sprintf("[drbd_s_%s] sock_sendmsg time expired, ko = %d", s.c.name, ko))
+	return true, nil
 }
 
 func (s *session) packet(vnr uint16, cmd proto.Cmd, parts [][]byte) net.Buffers {
@@ -206,7 +224,8 @@ func (s *session) sendData(vnr uint16, cmd proto.Cmd, parts ...[]byte) error {
 }
 
 func (s *session) sendDataLocked(vnr uint16, cmd proto.Cmd, parts ...[]byte) error {
-	if err := s.writeAll(s.data, false, s.packet(vnr, cmd, parts)); err != nil {
+	pkt := s.packet(vnr, cmd, parts)
+	if err := s.writeAll(s.data, false, &pkt); err != nil {
 		s.fail(drbd.CNetworkFailure, "")
 		return err
 	}
@@ -217,7 +236,8 @@ func (s *session) sendDataLocked(vnr uint16, cmd proto.Cmd, parts ...[]byte) err
 func (s *session) sendMeta(vnr uint16, cmd proto.Cmd, payload []byte) error {
 	s.metaMu.Lock()
 	defer s.metaMu.Unlock()
-	if err := s.writeAll(s.meta, true, s.packet(vnr, cmd, [][]byte{payload})); err != nil {
+	pkt := s.packet(vnr, cmd, [][]byte{payload})
+	if err := s.writeAll(s.meta, true, &pkt); err != nil {
 		s.fail(drbd.CNetworkFailure, "")
 		return err
 	}
@@ -225,7 +245,16 @@ func (s *session) sendMeta(vnr uint16, cmd proto.Cmd, payload []byte) error {
 }
 
 func (s *session) sendAck(vnr uint16, cmd proto.Cmd, sector, blockID uint64, size uint32, seq uint32) error {
-	return s.queueMeta(vnr, cmd, proto.BlockAck{Sector: sector, BlockID: blockID, BlkSize: size, SeqNum: seq}.Append(nil))
+	q := &s.acks
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return errConnReset
+	}
+	q.buf = proto.AppendHeader(q.buf, s.agreed, vnr, cmd, proto.SizeBlockAck)
+	q.buf = proto.BlockAck{Sector: sector, BlockID: blockID, BlkSize: size, SeqNum: seq}.Append(q.buf)
+	q.queuedLocked()
+	return nil
 }
 
 // queueMeta queues a packet for the ack sender (the kernel's ack_sender
@@ -233,20 +262,15 @@ func (s *session) sendAck(vnr uint16, cmd proto.Cmd, sector, blockID uint64, siz
 // out in the order they were queued, many per write; pings do not wait
 // behind them (sendMeta).
 func (s *session) queueMeta(vnr uint16, cmd proto.Cmd, payload []byte) error {
-	pkt := proto.AppendHeader(make([]byte, 0, proto.SizeHeader100+len(payload)), s.agreed, vnr, cmd, len(payload))
-	pkt = append(pkt, payload...)
 	q := &s.acks
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
 		return errConnReset
 	}
-	q.pkts = append(q.pkts, pkt)
-	wake := !q.held || len(q.pkts) >= ackBatchMax
-	q.mu.Unlock()
-	if wake {
-		q.cond.Signal()
-	}
+	q.buf = proto.AppendHeader(q.buf, s.agreed, vnr, cmd, len(payload))
+	q.buf = append(q.buf, payload...)
+	q.queuedLocked()
 	return nil
 }
 
@@ -284,7 +308,8 @@ func (s *session) gotPingAck() {
 type ackQueue struct {
 	mu     sync.Mutex
 	cond   sync.Cond
-	pkts   net.Buffers
+	buf    []byte // the packets queued, back to back
+	n      int    // how many
 	closed bool
 	held   bool // the receiver has more writes buffered: let acks gather (hold)
 }
@@ -296,6 +321,17 @@ const ackBatchMax = 32
 // the receiver holds while the next packet buffered is a write or barrier,
 // whose acks can go out in the same send, and releases before anything
 // else (and before it waits for the socket).
+// queuedLocked counts a packet appended to buf, unlocks q and wakes the ack
+// sender unless a hold lets it gather more.
+func (q *ackQueue) queuedLocked() {
+	q.n++
+	wake := !q.held || q.n >= ackBatchMax
+	q.mu.Unlock()
+	if wake {
+		q.cond.Signal()
+	}
+}
+
 func (q *ackQueue) hold() {
 	q.mu.Lock()
 	q.held = true
@@ -306,7 +342,7 @@ func (q *ackQueue) hold() {
 func (q *ackQueue) release() {
 	q.mu.Lock()
 	q.held = false
-	wake := len(q.pkts) > 0
+	wake := q.n > 0
 	q.mu.Unlock()
 	if wake {
 		q.cond.Signal()
@@ -316,7 +352,7 @@ func (q *ackQueue) release() {
 func (q *ackQueue) close() {
 	q.mu.Lock()
 	q.closed = true
-	q.pkts = nil
+	q.buf, q.n = nil, 0
 	q.mu.Unlock()
 	q.cond.Broadcast()
 }
@@ -325,21 +361,27 @@ func (q *ackQueue) close() {
 func (s *session) ackSender() {
 	defer s.wg.Done()
 	q := &s.acks
+	var spare []byte             // the buffer sent last, for the next packets
+	pkts := make(net.Buffers, 1) // the buffer to send
+	var out net.Buffers          // what writeAll consumes
 	for {
 		q.mu.Lock()
-		for len(q.pkts) == 0 && !q.closed {
+		for q.n == 0 && !q.closed {
 			q.cond.Wait()
 		}
 		if q.closed {
 			q.mu.Unlock()
 			return
 		}
-		pkts := q.pkts
-		q.pkts = nil
+		buf := q.buf
+		q.buf, q.n = spare[:0], 0
 		q.mu.Unlock()
+		pkts[0] = buf
 		s.metaMu.Lock()
-		err := s.writeAll(s.meta, true, pkts)
+		out = pkts
+		err := s.writeAll(s.meta, true, &out)
 		s.metaMu.Unlock()
+		spare = buf
 		if err != nil {
 			s.fail(drbd.CNetworkFailure, "")
 			return
