@@ -46,8 +46,12 @@ type IO struct {
 	FUA     bool
 	NoUnmap bool
 	// Done completes the request; it is called exactly once, from any
-	// goroutine.
+	// goroutine. The IO and Buf are not touched after it: the block layer
+	// reuses them for a later request.
 	Done func(error)
+
+	inline  inlineWrite // serveInline's state of a write
+	netDone func(bool)  // inline.netHalfDone, bound once
 }
 
 // IOHandler receives block requests. Submit must not block.
@@ -110,7 +114,13 @@ func (u *ublkDev) Remove() error {
 type ublkTarget struct{ h IOHandler }
 
 func (t ublkTarget) Handle(r *ublk.Request) {
-	io := &IO{Offset: r.Offset, Length: r.Length, Buf: r.Buf, Done: r.Complete}
+	// one IO per tag, reused: Done is bound to the tag's request once
+	io, _ := r.Private.(*IO)
+	if io == nil {
+		io = &IO{Done: r.Complete}
+		r.Private = io
+	}
+	*io = IO{Offset: r.Offset, Length: r.Length, Buf: r.Buf, Done: io.Done, netDone: io.netDone}
 	switch r.Op {
 	case ublk.OpRead:
 		io.Op = OpRead

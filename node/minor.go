@@ -262,51 +262,72 @@ func (m *Minor) serveInline(io *IO, arrived time.Time) bool {
 	m.writes.Add(uint64(io.Length) >> 10)
 	// The local and the network half end in either order; the second
 	// completes the request. Each sets its result before its Add.
-	var localOK, netOK bool
-	var left atomic.Int32
-	left.Store(1)
-	if r != nil {
-		left.Store(2)
-	}
-	finish := func() {
-		if left.Add(-1) != 0 {
-			return
-		}
-		if r != nil {
-			r.Complete()
-		} else {
-			l.setOutOfSync(io.Offset, io.Length)
-		}
-		if useAL {
-			l.al.CompleteIORange(first, last)
-		}
-		m.dev.PutLdev()
-		var err error
-		if !localOK && !netOK {
-			err = errIO
-		}
-		m.end(io, arrived, err)
-	}
+	w := &io.inline
+	*w = inlineWrite{m: m, l: l, io: io, r: r, arrived: arrived, useAL: useAL, first: first, last: last}
 	if r == nil {
-		localOK = m.localWrite(l, io)
-		finish()
+		w.left.Store(1)
+		w.localOK = m.localWrite(l, io)
+		w.finish()
 		return true
 	}
-	r.Then(func(ok bool) {
-		if !ok && m.dev.State().SuspFen {
-			// frozen for fencing: hold the write, off the ack path
-			go func() {
-				m.waitUnfrozen()
-				finish()
-			}()
-			return
-		}
-		netOK = ok
-		finish()
-	})
-	localOK = m.localWrite(l, io)
-	finish()
+	w.left.Store(2)
+	if io.netDone == nil {
+		io.netDone = w.netHalfDone // bound once: the IO is reused (IO.Done)
+	}
+	r.Then(io.netDone)
+	w.localOK = m.localWrite(l, io)
+	w.finish()
 	return true
+}
+
+// inlineWrite is a write on serveInline's path between its two halves.
+type inlineWrite struct {
+	m           *Minor
+	l           *ldev
+	io          *IO
+	r           *peer.Request // nil: not replicated
+	arrived     time.Time
+	useAL       bool
+	first, last uint32 // its activity-log extents
+	localOK     bool
+	netOK       bool
+	left        atomic.Int32 // halves not done
+}
+
+// netHalfDone is the network half's end (Request.Then).
+func (w *inlineWrite) netHalfDone(ok bool) {
+	if !ok && w.m.dev.State().SuspFen {
+		// frozen for fencing: hold the write, off the ack path
+		go func() {
+			w.m.waitUnfrozen()
+			w.finish()
+		}()
+		return
+	}
+	w.netOK = ok
+	w.finish()
+}
+
+// finish ends one half; the second completes the request.
+func (w *inlineWrite) finish() {
+	if w.left.Add(-1) != 0 {
+		return
+	}
+	m, l, io := w.m, w.l, w.io
+	if w.r != nil {
+		w.r.Complete()
+	} else {
+		l.setOutOfSync(io.Offset, io.Length)
+	}
+	if w.useAL {
+		l.al.CompleteIORange(w.first, w.last)
+	}
+	m.dev.PutLdev()
+	var err error
+	if !w.localOK && !w.netOK {
+		err = errIO
+	}
+	m.end(io, w.arrived, err)
 }
 
 var (

@@ -77,6 +77,10 @@ type Request struct {
 	// Buf is the request's data for WRITE, or the buffer to fill for READ
 	// (len(Buf) == Length). Nil for other operations.
 	Buf []byte
+	// Private is the Target's: the queue leaves it alone, and it stays
+	// from one request of the tag to the next (a Target may keep its own
+	// per-request state there instead of allocating it each time).
+	Private any
 
 	q      *queue
 	tag    uint16
