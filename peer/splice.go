@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"syscall"
 
@@ -217,12 +218,21 @@ func (r pipeReader) Read(b []byte) (int, error) {
 	}
 }
 
-func (s *session) newSpliceReceiver() (*spliceReceiver, error) {
-	raw, err := s.data.SyscallConn()
+// splicePipe is a pipe for splicing to or from c, and c's raw descriptor.
+func splicePipe(c *net.TCPConn) (*pipe, syscall.RawConn, error) {
+	raw, err := c.SyscallConn()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p, err := newPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, raw, nil
+}
+
+func (s *session) newSpliceReceiver() (*spliceReceiver, error) {
+	p, raw, err := splicePipe(s.data)
 	if err != nil {
 		return nil, err
 	}
@@ -230,11 +240,7 @@ func (s *session) newSpliceReceiver() (*spliceReceiver, error) {
 }
 
 func (s *session) newSpliceSender() (*spliceSender, error) {
-	raw, err := s.data.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	p, err := newPipe()
+	p, raw, err := splicePipe(s.data)
 	if err != nil {
 		return nil, err
 	}

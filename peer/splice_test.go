@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,31 +52,23 @@ func randomBytes(rng *rand.Rand, n int) []byte {
 	return b
 }
 
-func newTestSender(t *testing.T, c *net.TCPConn) *spliceSender {
+func testPipe(t *testing.T, c *net.TCPConn) (*pipe, syscall.RawConn) {
 	t.Helper()
-	raw, err := c.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := newPipe()
+	p, raw, err := splicePipe(c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.close)
+	return p, raw
+}
+
+func newTestSender(t *testing.T, c *net.TCPConn) *spliceSender {
+	p, raw := testPipe(t, c)
 	return &spliceSender{p: p, raw: raw}
 }
 
 func newTestReceiver(t *testing.T, c *net.TCPConn) *spliceReceiver {
-	t.Helper()
-	raw, err := c.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := newPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.close)
+	p, raw := testPipe(t, c)
 	return &spliceReceiver{p: p, raw: raw}
 }
 
