@@ -316,6 +316,18 @@ func TestTwoResourcesOneNode(t *testing.T) {
 	}
 }
 
+// primaryWithoutSync waits for the connection, skips the initial sync
+// (new-current-uuid --clear-bitmap) and makes a primary.
+func (p *pair) primaryWithoutSync() {
+	p.t.Helper()
+	p.waitFor("connected", func(a, b drbd.State) bool { return a.Conn == drbd.CConnected && b.Conn == drbd.CConnected })
+	clearBM := &genl.NewCUUIDParms{ClearBM: true}
+	clearBM.Present.Add(genl.NewCUUIDParmsClearBM)
+	p.a.want(p.a.req(genl.CmdNewCUUID, 0, clearBM), noError, "new-current-uuid --clear-bitmap")
+	p.waitFor("UpToDate", upToDate)
+	p.a.want(p.a.req(genl.CmdPrimary, 0), success, "primary")
+}
+
 // Writes of every size up to the largest a peer takes (1 MiB), submitted
 // side by side, with each wire protocol, sent and received by splice (the
 // default) and by write and read: the secondary's disk ends equal to the
@@ -337,12 +349,7 @@ func TestReplicationLargeWrites(t *testing.T) {
 			}
 			p.connect(p.a, proto)
 			p.connect(p.b, proto)
-			p.waitFor("connected", func(a, b drbd.State) bool { return a.Conn == drbd.CConnected && b.Conn == drbd.CConnected })
-			clearBM := &genl.NewCUUIDParms{ClearBM: true}
-			clearBM.Present.Add(genl.NewCUUIDParmsClearBM)
-			p.a.want(p.a.req(genl.CmdNewCUUID, 0, clearBM), noError, "new-current-uuid --clear-bitmap")
-			p.waitFor("UpToDate", upToDate)
-			p.a.want(p.a.req(genl.CmdPrimary, 0), success, "primary")
+			p.primaryWithoutSync()
 			data := int64(p.a.n.minor(0).Capacity() << 9)
 			h := p.a.blocks.dev(0).h
 			const writers = 6
@@ -392,12 +399,7 @@ func TestReplicatedWriteAllocs(t *testing.T) {
 	p := newPair(t, 16<<20)
 	p.connect(p.a)
 	p.connect(p.b)
-	p.waitFor("connected", func(a, b drbd.State) bool { return a.Conn == drbd.CConnected && b.Conn == drbd.CConnected })
-	clearBM := &genl.NewCUUIDParms{ClearBM: true}
-	clearBM.Present.Add(genl.NewCUUIDParmsClearBM)
-	p.a.want(p.a.req(genl.CmdNewCUUID, 0, clearBM), noError, "new-current-uuid --clear-bitmap")
-	p.waitFor("UpToDate", upToDate)
-	p.a.want(p.a.req(genl.CmdPrimary, 0), success, "primary")
+	p.primaryWithoutSync()
 	h := p.a.blocks.dev(0).h
 	buf := make([]byte, 4096)
 	i := 0
