@@ -321,6 +321,12 @@ func (n *Node) dispatch(ctx context.Context, q *request) (drbd.Reply, string) {
 		if st.Conn == drbd.CConnected && pd != nil && pd.CanSkipInitialSync() && fresh && clearBM {
 			m.log.Info("Preparing to skip initial sync")
 			skip = true
+			// The P_STATE our worker sends on reaching Connected must
+			// go before the UUIDs: arriving after them, it would tell
+			// the peer our disk is still Inconsistent.
+			if err := m.dev.WaitIdle(ctx); err != nil {
+				return setErr(err)
+			}
 		} else if st.Conn != drbd.CStandAlone {
 			return ok(drbd.ErrConnected, "")
 		}

@@ -210,6 +210,7 @@ func TestSkipInitialSync(t *testing.T) {
 		return a.Conn == drbd.CConnected && b.Conn == drbd.CConnected &&
 			a.Disk == drbd.DInconsistent && b.Disk == drbd.DInconsistent
 	})
+	p.settle()
 	clearBM := &genl.NewCUUIDParms{ClearBM: true}
 	clearBM.Present.Add(genl.NewCUUIDParmsClearBM)
 	p.a.want(p.a.req(genl.CmdNewCUUID, 0, clearBM), noError, "new-current-uuid --clear-bitmap")
@@ -316,11 +317,27 @@ func TestTwoResourcesOneNode(t *testing.T) {
 	}
 }
 
+// settle lets the P_STATE each node sends on reaching Connected arrive at
+// the other before the test goes on. The kernel has the same window: a
+// new-current-uuid --clear-bitmap right after the connection may see the
+// peer's P_STATE of the handshake come in after the skip, and keep the
+// peer's disk as Inconsistent.
+func (p *pair) settle() {
+	p.t.Helper()
+	for _, e := range []*env{p.a, p.b} {
+		if err := e.n.minor(0).dev.WaitIdle(context.Background()); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+}
+
 // primaryWithoutSync waits for the connection, skips the initial sync
 // (new-current-uuid --clear-bitmap) and makes a primary.
 func (p *pair) primaryWithoutSync() {
 	p.t.Helper()
 	p.waitFor("connected", func(a, b drbd.State) bool { return a.Conn == drbd.CConnected && b.Conn == drbd.CConnected })
+	p.settle()
 	clearBM := &genl.NewCUUIDParms{ClearBM: true}
 	clearBM.Present.Add(genl.NewCUUIDParmsClearBM)
 	p.a.want(p.a.req(genl.CmdNewCUUID, 0, clearBM), noError, "new-current-uuid --clear-bitmap")
