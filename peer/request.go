@@ -518,6 +518,7 @@ func (s *session) sender() {
 				r.wasSent()
 			}
 		}
+		clear(sent)
 		sent = sent[:0]
 		return err
 	}
