@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,15 +36,32 @@ func sockaddrIn(t testing.TB, hostport string) []byte {
 	return b
 }
 
+// freePort returns a loopback port nobody listens on. It comes from below
+// the kernel's ephemeral range (ip_local_port_range starts at 32768), so
+// that no connect() of a concurrent test takes it between this check and
+// the node's bind, as port 0's choice could be taken.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 2000 {
+		port := 20000 + int(nextPort.Add(1)%10000)
+		l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port below 30000")
+	return 0
 }
+
+// nextPort spreads the test processes of a run (go test runs packages
+// side by side) over the range.
+var nextPort = func() *atomic.Uint32 {
+	var n atomic.Uint32
+	n.Store(uint32(os.Getpid()%500) * 20)
+	return &n
+}()
 
 // pair is two nodes with one resource r0, minor 0, replicated over loopback.
 type pair struct {
