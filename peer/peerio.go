@@ -103,7 +103,7 @@ func (w *peerWrite) release(s *session) {
 // and the references it held dropped. The error is a network error while
 // reading a payload onWire, which ends the connection.
 func (pd *PeerDevice) writePeer(s *session, w peerWrite) error {
-	var err error
+	var err, netErr error
 	d, size, disk := w.d, w.size, w.disk
 	off := int64(d.Sector) << 9
 	switch {
@@ -111,21 +111,7 @@ func (pd *PeerDevice) writePeer(s *session, w peerWrite) error {
 		discard := d.DPFlags&proto.DPDiscard != 0 && w.cmd == proto.CmdTrim
 		err = disk.Zero(off, int64(size), discard)
 	case w.onWire:
-		var netErr error
 		err, netErr = s.writeFromWire(disk, w.spliceFd, off, size)
-		if netErr != nil {
-			// the connection is gone: the peer marks this write out
-			// of sync, and so must we (we wrote part of it)
-			disk.SetOutOfSync(d.Sector, size)
-			pd.peerIO.unlock(d.Sector, size)
-			if d.DPFlags&proto.DPSendWriteAck != 0 {
-				pd.unacked.Add(-1)
-			}
-			pd.dev().PutLdev()
-			pd.active.Done()
-			s.epoch.done()
-			return netErr
-		}
 	default:
 		if d.DPFlags&proto.DPFlush != 0 {
 			err = disk.Flush()
@@ -136,7 +122,15 @@ func (pd *PeerDevice) writePeer(s *session, w peerWrite) error {
 	}
 	pd.peerIO.unlock(d.Sector, size)
 	w.release(s)
-	if err != nil {
+	switch {
+	case netErr != nil:
+		// the connection is gone: the peer marks this write out of
+		// sync, and so must we (we wrote part of it)
+		disk.SetOutOfSync(d.Sector, size)
+		if d.DPFlags&proto.DPSendWriteAck != 0 {
+			pd.unacked.Add(-1)
+		}
+	case err != nil:
 		pd.log.Error("local write of a peer request failed", "sector", d.Sector, "size", size, "err", err)
 		pd.dev().IOError(statemachine.WriteError)
 		disk.SetOutOfSync(d.Sector, size)
@@ -144,7 +138,7 @@ func (pd *PeerDevice) writePeer(s *session, w peerWrite) error {
 			pd.unacked.Add(-1)
 			_ = s.sendAck(pd.vnr, proto.CmdNegAck, d.Sector, d.BlockID, uint32(size), pd.nextSeq())
 		}
-	} else if d.DPFlags&proto.DPSendWriteAck != 0 {
+	case d.DPFlags&proto.DPSendWriteAck != 0:
 		defer pd.unacked.Add(-1)
 		ack := proto.CmdWriteAck
 		if c := pd.dev().State().Conn; c >= drbd.CSyncSource && c <= drbd.CPausedSyncT && d.DPFlags&proto.DPMaySetInSync != 0 {
@@ -157,7 +151,7 @@ func (pd *PeerDevice) writePeer(s *session, w peerWrite) error {
 	pd.dev().PutLdev()
 	pd.active.Done()
 	s.epoch.done()
-	return nil
+	return netErr
 }
 
 // InlineMax is the largest write worth doing on the goroutine that

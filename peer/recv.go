@@ -36,7 +36,7 @@ func (s *session) receiver() {
 			s.log.Warn("large writes of the peer are read into memory", "err", err)
 		} else {
 			s.sin = sr
-			defer func() { sr.p.close() }()
+			defer sr.p.close()
 		}
 	}
 	hs := proto.HeaderSize(s.agreed)

@@ -30,7 +30,7 @@ type session struct {
 	dr, mr         *bufio.Reader        // buffered readers of the two sockets (fewer syscalls per small packet)
 	dataMu, metaMu sync.Mutex           // the socket mutexes; held for a whole packet
 	rbuf           []byte               // the receiver's buffer for small payloads
-	subBuf         [proto.SizeData]byte // the receiver\'s, for a data packet\'s p_data
+	subBuf         [proto.SizeData]byte // the receiver's, for a data packet's p_data
 	splice         bool                 // large writes cross the data socket by splice (splice.go)
 	sin            *spliceReceiver      // the receiver's, nil if it reads payloads into memory
 
@@ -245,16 +245,8 @@ func (s *session) sendMeta(vnr uint16, cmd proto.Cmd, payload []byte) error {
 }
 
 func (s *session) sendAck(vnr uint16, cmd proto.Cmd, sector, blockID uint64, size uint32, seq uint32) error {
-	q := &s.acks
-	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
-		return errConnReset
-	}
-	q.buf = proto.AppendHeader(q.buf, s.agreed, vnr, cmd, proto.SizeBlockAck)
-	q.buf = proto.BlockAck{Sector: sector, BlockID: blockID, BlkSize: size, SeqNum: seq}.Append(q.buf)
-	q.queuedLocked()
-	return nil
+	var p [proto.SizeBlockAck]byte // on the stack: queueMeta copies it
+	return s.queueMeta(vnr, cmd, proto.BlockAck{Sector: sector, BlockID: blockID, BlkSize: size, SeqNum: seq}.Append(p[:0]))
 }
 
 // queueMeta queues a packet for the ack sender (the kernel's ack_sender
@@ -317,10 +309,6 @@ type ackQueue struct {
 // ackBatchMax is how many acks a hold gathers at most before they go.
 const ackBatchMax = 32
 
-// hold lets queued acks gather instead of waking the ack sender for each:
-// the receiver holds while the next packet buffered is a write or barrier,
-// whose acks can go out in the same send, and releases before anything
-// else (and before it waits for the socket).
 // queuedLocked counts a packet appended to buf, unlocks q and wakes the ack
 // sender unless a hold lets it gather more.
 func (q *ackQueue) queuedLocked() {
@@ -332,6 +320,10 @@ func (q *ackQueue) queuedLocked() {
 	}
 }
 
+// hold lets queued acks gather instead of waking the ack sender for each:
+// the receiver holds while the next packet buffered is a write or barrier,
+// whose acks can go out in the same send, and releases before anything
+// else (and before it waits for the socket).
 func (q *ackQueue) hold() {
 	q.mu.Lock()
 	q.held = true
