@@ -121,14 +121,22 @@ func allowedLists(t *testing.T) map[string]string {
 	return out
 }
 
-func TestSetProcess(t *testing.T) {
-	orig, err := Current()
+// twoCPUs returns this process's CPUs, or skips the test when it has
+// fewer than two.
+func twoCPUs(t *testing.T) unix.CPUSet {
+	t.Helper()
+	set, err := Current()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if orig.Count() < 2 {
+	if set.Count() < 2 {
 		t.Skip("needs two CPUs")
 	}
+	return set
+}
+
+func TestSetProcess(t *testing.T) {
+	orig := twoCPUs(t)
 	defer func() {
 		if err := SetProcess(orig); err != nil {
 			t.Error(err)
@@ -195,13 +203,7 @@ func TestMain(m *testing.M) {
 // Another process of the same name pinned to a CPU counts as load there;
 // unpinned, it does not.
 func TestOthers(t *testing.T) {
-	orig, err := Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if orig.Count() < 2 {
-		t.Skip("needs two CPUs")
-	}
+	orig := twoCPUs(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
