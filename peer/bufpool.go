@@ -19,6 +19,10 @@ const (
 
 var bufPools [maxBufShift - minBufShift + 1]sync.Pool
 
+// headers keeps the *[]byte boxes the pools hold their buffers in: getBuf
+// empties one, putBuf fills one, so that neither allocates a box per buffer.
+var headers sync.Pool
+
 // bufClass is the index of the smallest class that holds n bytes, or -1
 // when n is larger than every class.
 func bufClass(n int) int {
@@ -39,7 +43,10 @@ func getBuf(n int) []byte {
 		return make([]byte, n)
 	}
 	if p, ok := bufPools[c].Get().(*[]byte); ok {
-		return (*p)[:n]
+		b := (*p)[:n]
+		*p = nil
+		headers.Put(p)
+		return b
 	}
 	return make([]byte, n, 1<<(c+minBufShift))
 }
@@ -50,8 +57,12 @@ func putBuf(b []byte) {
 	if c < 0 || cap(b) != 1<<(c+minBufShift) {
 		return
 	}
-	b = b[:cap(b)]
-	bufPools[c].Put(&b)
+	p, _ := headers.Get().(*[]byte)
+	if p == nil {
+		p = new([]byte)
+	}
+	*p = b[:cap(b)]
+	bufPools[c].Put(p)
 }
 
 func init() {

@@ -27,9 +27,10 @@ func TestBufClasses(t *testing.T) {
 }
 
 func TestSmallBufAllocatesLittle(t *testing.T) {
-	// A 4 KiB request must not cost a 1 MiB buffer.
+	// A 4 KiB request must not cost a 1 MiB buffer, and a buffer that goes
+	// back and forth through its pool costs no allocation.
 	allocs := testing.AllocsPerRun(100, func() { putBuf(getBuf(4096)) })
-	if allocs > 1 {
+	if allocs > 0 {
 		t.Errorf("%v allocations per get/put", allocs)
 	}
 	b := getBuf(4096)

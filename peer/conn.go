@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -133,7 +134,8 @@ type Conn struct {
 	mu      sync.Mutex
 	conf    Config
 	vols    map[uint16]*PeerDevice
-	sess    *session // nil unless connected (or connecting)
+	volsRO  atomic.Pointer[map[uint16]*PeerDevice] // a copy of vols, replaced on each change: read per packet without mu
+	sess    *session                               // nil unless connected (or connecting)
 	running bool
 	cancel  context.CancelFunc
 	stopped chan struct{}
@@ -184,6 +186,7 @@ func (c *Conn) AddVolume(v Volume) *PeerDevice {
 	defer c.mu.Unlock()
 	pd := newPeerDevice(c, v)
 	c.vols[v.VNR()] = pd
+	c.publishVolsLocked()
 	return pd
 }
 
@@ -192,6 +195,13 @@ func (c *Conn) RemoveVolume(vnr uint16) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.vols, vnr)
+	c.publishVolsLocked()
+}
+
+// publishVolsLocked replaces volsRO with a copy of vols (c.mu held).
+func (c *Conn) publishVolsLocked() {
+	m := maps.Clone(c.vols)
+	c.volsRO.Store(&m)
 }
 
 // volumes returns the peer devices by volume number.
@@ -207,9 +217,10 @@ func (c *Conn) volumes() []*PeerDevice {
 }
 
 func (c *Conn) volume(vnr uint16) *PeerDevice {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.vols[vnr]
+	if m := c.volsRO.Load(); m != nil {
+		return (*m)[vnr]
+	}
+	return nil
 }
 
 // session returns the current session, if any.

@@ -30,13 +30,21 @@ func (s *session) ackReceiver() {
 	if pingTimeout <= 0 {
 		pingTimeout = 500 * time.Millisecond
 	}
+	var pre time.Time // when the read deadline was set
+	armedFor := time.Duration(-1)
 	for {
 		timeout := pingInt
 		if pingActive {
 			timeout = pingTimeout
 		}
-		pre := time.Now()
-		_ = s.meta.SetReadDeadline(pre.Add(timeout))
+		// The deadline counts from when the socket may have to be waited
+		// for: a read the buffer answers does not touch it, so the
+		// deadline is set again only when the buffer is empty (once per
+		// batch of acks, not twice per ack) or the timeout changed.
+		if s.mr.Buffered() == 0 || timeout != armedFor {
+			pre, armedFor = time.Now(), timeout
+			_ = s.meta.SetReadDeadline(pre.Add(timeout))
+		}
 		n, err := s.mr.Read(buf[received:expect])
 		received += n
 		if err != nil {

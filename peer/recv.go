@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -439,18 +440,37 @@ func (s *session) gotProtocol(cmd proto.Cmd, p *proto.Protocol) error {
 type peerEpoch struct {
 	mu      sync.Mutex
 	cond    sync.Cond
-	size    uint32 // writes received in the epoch
-	pending int    // of those, not yet written
-	vols    map[*PeerDevice]bool
+	size    uint32        // writes received in the epoch
+	pending int           // of those, not yet written
+	vols    []*PeerDevice // the volumes written in the epoch (a few: a set kept as a slice)
+	spare   []*PeerDevice // the slice of the epoch before, for the next
 }
 
-func (e *peerEpoch) init() { e.cond.L = &e.mu; e.vols = map[*PeerDevice]bool{} }
+func (e *peerEpoch) init() { e.cond.L = &e.mu }
 
 func (e *peerEpoch) add(pd *PeerDevice) {
 	e.mu.Lock()
 	e.size++
 	e.pending++
-	e.vols[pd] = true
+	if !slices.Contains(e.vols, pd) {
+		e.vols = append(e.vols, pd)
+	}
+	e.mu.Unlock()
+}
+
+// takeLocked ends the epoch: it returns its size and volumes and starts the
+// next one empty. The caller hands the volumes back when done with them.
+func (e *peerEpoch) takeLocked() (uint32, []*PeerDevice) {
+	size, vols := e.size, e.vols
+	e.size, e.vols, e.spare = 0, e.spare[:0], nil
+	return size, vols
+}
+
+// giveBack keeps the slice takeLocked returned for a later epoch.
+func (e *peerEpoch) giveBack(vols []*PeerDevice) {
+	clear(vols)
+	e.mu.Lock()
+	e.spare = vols
 	e.mu.Unlock()
 }
 
@@ -469,14 +489,13 @@ func (s *session) receiveBarrier(nr uint32) error {
 	for e.pending > 0 && s.alive() {
 		e.cond.Wait()
 	}
-	size := e.size
-	vols := e.vols
-	e.size, e.vols = 0, map[*PeerDevice]bool{}
+	size, vols := e.takeLocked()
 	e.mu.Unlock()
+	defer e.giveBack(vols)
 	if !s.alive() {
 		return errConnReset
 	}
-	for pd := range vols {
+	for _, pd := range vols {
 		if d := pd.getDisk(drbd.DInconsistent); d != nil {
 			if err := d.Flush(); err != nil {
 				pd.log.Error("local disk flush failed", "err", err)

@@ -78,6 +78,22 @@ var metaRules = map[Cmd]int{
 	CmdRetryWrite:     SizeBlockAck,
 }
 
+// dense holds dataRules and metaRules by command number (every command a
+// receiver accepts is below 0x40), so that the lookup for each packet
+// received is an index, not a map access.
+var dense = func() (t [2][0x40]struct {
+	rule
+	ok bool
+}) {
+	for c, r := range dataRules {
+		t[DataSocket][c].rule, t[DataSocket][c].ok = r, true
+	}
+	for c, n := range metaRules {
+		t[MetaSocket][c].fixed, t[MetaSocket][c].ok = n, true
+	}
+	return t
+}()
+
 // PayloadSize reports how the kernel's receiver for sock sizes the payload of
 // cmd once the connection is established: fixed is the sub-header it reads
 // before handling the packet (for P_SIZES including o_qlim when features
@@ -87,11 +103,14 @@ var metaRules = map[Cmd]int{
 // handshake commands (P_INITIAL_*, P_CONNECTION_FEATURES, P_AUTH_*), which
 // conn_connect reads before either receiver runs.
 func PayloadSize(sock Socket, cmd Cmd, features uint32) (fixed int, more, ok bool) {
-	if sock == MetaSocket {
-		n, ok := metaRules[cmd]
-		return n, false, ok
+	if int(cmd) >= len(dense[0]) {
+		return 0, false, false
 	}
-	r, ok := dataRules[cmd]
+	d := dense[sock&1][cmd]
+	if sock == MetaSocket {
+		return d.fixed, false, d.ok
+	}
+	r, ok := d.rule, d.ok
 	if cmd == CmdSizes && features&FFWSame != 0 {
 		r.fixed += SizeQueueLimits
 	}
