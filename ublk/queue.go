@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -47,6 +48,11 @@ type queue struct {
 
 	efd    int
 	efdBuf *[8]byte
+	// efdRC, when set, is efd registered with the ring and with the Go
+	// netpoller (efdFile owns efd then): the queue sleeps there, not in
+	// io_uring_enter (see wait).
+	efdFile *os.File
+	efdRC   syscall.RawConn
 
 	cmdsOut int // ublk IO commands the kernel holds
 	owned   int // requests handed to the target, not committed yet
@@ -141,8 +147,10 @@ func (q *queue) setup() error {
 	if err != nil {
 		return fmt.Errorf("ublk queue %d: eventfd: %w", q.id, err)
 	}
-	if err := q.armWake(); err != nil {
-		return err
+	if !q.pollEventfd() {
+		if err := q.armWake(); err != nil {
+			return err
+		}
 	}
 	for tag := range q.depth {
 		if err := q.prepCmd(ioFetchReq, uint16(tag), 0); err != nil {
@@ -170,6 +178,10 @@ func (q *queue) teardown() {
 	if q.ring != nil {
 		q.ring.Close()
 		q.ring = nil
+	}
+	if q.efdFile != nil {
+		q.efdFile.Close() // closes efd
+		q.efdFile, q.efdRC, q.efd = nil, nil, -1
 	}
 	if q.efd >= 0 {
 		unix.Close(q.efd)
@@ -203,6 +215,36 @@ func (q *queue) prepCmd(nr uint32, tag uint16, result int32) error {
 	cmd.Addr = uint64(uintptr(unsafe.Pointer(&q.bufs[int(tag)*q.maxIO])))
 	q.cmdsOut++
 	return nil
+}
+
+// pollEventfd sets the queue up to sleep in the Go netpoller: efd is
+// registered with the ring, so that the kernel signals it when a ublk
+// request's task work (or any completion) is queued, and completeAsync
+// signals the same eventfd. A goroutine asleep in io_uring_enter keeps its
+// P (it is an ordinary syscall), so on a daemon with one P the goroutines
+// woken meanwhile (the sender a write was queued for; the ack receiver,
+// whose socket the netpoller is not even polled for) wait until sysmon
+// takes the P away, milliseconds under load; parked on the eventfd, the
+// queue frees its P at once. It reports false, changing nothing, where the
+// kernel or the runtime does not support it.
+func (q *queue) pollEventfd() bool {
+	if err := q.ring.RegisterEventfd(q.efd); err != nil {
+		return false
+	}
+	f := os.NewFile(uintptr(q.efd), "ublk-queue-eventfd")
+	rc, err := f.SyscallConn()
+	if err == nil {
+		err = f.SetReadDeadline(time.Time{}) // fails unless the netpoller took it
+	}
+	if err != nil {
+		// Not pollable: the queue waits in io_uring_enter as before, on
+		// the same fd (f only owns it).
+		_ = q.ring.UnregisterEventfd()
+		q.efdFile = f
+		return false
+	}
+	q.efdFile, q.efdRC = f, rc
+	return true
 }
 
 func (q *queue) armWake() error {
@@ -254,6 +296,9 @@ func (q *queue) maybeYield(now time.Time) bool {
 // round it first polls for up to q.poll, which saves the sleep and wakeup
 // when requests arrive back to back.
 func (q *queue) wait(busy bool) error {
+	if q.efdRC != nil {
+		return q.waitNetpoll(busy)
+	}
 	if busy && q.poll > 0 {
 		deadline := time.Now().Add(q.poll)
 		for {
@@ -268,6 +313,40 @@ func (q *queue) wait(busy bool) error {
 	}
 	_, err := q.ring.SubmitAndWait(1)
 	return err
+}
+
+// waitNetpoll is wait for a queue whose eventfd the netpoller watches: it
+// submits and runs the ring's pending task work without sleeping, and
+// sleeps on the eventfd until either the kernel or completeAsync signals
+// it. Completions queued by completeAsync are committed here (the
+// eventfd has no read SQE on the ring in this mode).
+func (q *queue) waitNetpoll(busy bool) error {
+	deadline := time.Time{}
+	if busy && q.poll > 0 {
+		deadline = time.Now().Add(q.poll)
+	}
+	for {
+		n, err := q.ring.Poll()
+		if err != nil {
+			return err
+		}
+		if q.drainAsync() || n > 0 {
+			return nil
+		}
+		if !deadline.IsZero() && time.Now().Before(deadline) {
+			continue
+		}
+		// Asleep until signalled. A signal that came since the last read
+		// leaves the counter set, so the read returns at once and the
+		// ring is polled again: nothing is missed between Poll and here.
+		err = q.efdRC.Read(func(fd uintptr) bool {
+			_, err := unix.Read(int(fd), q.efdBuf[:])
+			return err != unix.EAGAIN
+		})
+		if err != nil {
+			return err
+		}
+	}
 }
 
 func (q *queue) handleCQE(c *uring.CQE) error {
@@ -384,7 +463,9 @@ func (q *queue) completeAsync(tag uint16) {
 	}
 }
 
-func (q *queue) drainAsync() {
+// drainAsync commits the tags completeAsync queued; it reports whether
+// there were any.
+func (q *queue) drainAsync() bool {
 	q.mu.Lock()
 	done := q.done
 	q.done = q.spare[:0]
@@ -394,4 +475,5 @@ func (q *queue) drainAsync() {
 		_ = q.commit(tag, q.reqs[tag].result)
 	}
 	q.spare = done
+	return len(done) > 0
 }

@@ -29,6 +29,8 @@ const (
 	registerBuffers    = 0
 	unregisterBuffers  = 1
 	registerIOWQMaxWrk = 19
+	registerEventfd    = 4
+	unregisterEventfd  = 5
 )
 
 // SQE flags (io_uring_sqe.flags).

@@ -71,6 +71,8 @@ func TestABINumbers(t *testing.T) {
 		{"IORING_OFF_SQES", offSQEs, 0x10000000},
 		{"IORING_REGISTER_FILES", registerFiles, 2},
 		{"IORING_REGISTER_IOWQ_MAX_WORKERS", registerIOWQMaxWrk, 19},
+		{"IORING_REGISTER_EVENTFD", registerEventfd, 4},
+		{"IORING_UNREGISTER_EVENTFD", unregisterEventfd, 5},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

@@ -351,6 +351,18 @@ func (r *Ring) RegisterFiles(fds []int32) error {
 // UnregisterFiles drops the fixed-file table.
 func (r *Ring) UnregisterFiles() error { return r.register(unregisterFiles, 0, 0) }
 
+// RegisterEventfd makes the kernel signal the eventfd fd when it posts
+// CQEs and, on a DEFER_TASKRUN ring, when task work is queued that a
+// GETEVENTS would run: a thread can sleep on the eventfd (in epoll) and
+// call Poll when it fires, instead of sleeping in io_uring_enter.
+func (r *Ring) RegisterEventfd(fd int) error {
+	v := int32(fd)
+	return r.register(registerEventfd, uintptr(unsafe.Pointer(&v)), 1)
+}
+
+// UnregisterEventfd drops the eventfd RegisterEventfd set.
+func (r *Ring) UnregisterEventfd() error { return r.register(unregisterEventfd, 0, 0) }
+
 // SetMaxWorkers limits the io-wq worker pools (bounded, unbounded); 0 keeps
 // a value unchanged.
 func (r *Ring) SetMaxWorkers(bounded, unbounded uint32) error {

@@ -281,3 +281,63 @@ func TestPeekSQE(t *testing.T) {
 		t.Fatal("PeekSQE after submit is not nil")
 	}
 }
+
+// TestRegisterEventfd: the registered eventfd fires when deferred task work
+// is queued (a read on a pipe becomes ready), before anyone enters the
+// ring; Poll then runs the work and the CQE is there. The ublk queue sleeps
+// on that eventfd in the Go netpoller instead of inside io_uring_enter.
+func TestRegisterEventfd(t *testing.T) {
+	r, err := New(4, Options{Flags: SetupSingleIssuer | SetupDeferTaskrun})
+	if err != nil {
+		t.Skipf("DEFER_TASKRUN ring: %v", err)
+	}
+	defer r.Close()
+	runtime.LockOSThread() // a SINGLE_ISSUER ring is entered by one task
+	defer runtime.UnlockOSThread()
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(efd)
+	if err := r.RegisterEventfd(efd); err != nil {
+		t.Fatal(err)
+	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	buf := make([]byte, 8)
+	s, _ := r.GetSQE()
+	PrepRead(s, p[0], buf, 0, 7)
+	if _, err := r.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	var cnt [8]byte
+	for {
+		if _, err := unix.Read(efd, cnt[:]); err != nil {
+			break // drained what the submit itself signalled
+		}
+	}
+	if r.Ready() != 0 {
+		t.Fatalf("read of an empty pipe completed at once")
+	}
+	if _, err := unix.Write(p[1], []byte("wake")); err != nil {
+		t.Fatal(err)
+	}
+	pfd := []unix.PollFd{{Fd: int32(efd), Events: unix.POLLIN}}
+	if n, err := unix.Poll(pfd, 5000); err != nil || n != 1 {
+		t.Fatalf("eventfd did not fire for the queued task work: poll %d, %v", n, err)
+	}
+	if n, err := r.Poll(); err != nil || n != 1 {
+		t.Fatalf("Poll: %d CQEs, %v; want 1", n, err)
+	}
+	c := reapAll(t, r, 1)[0]
+	if c.UserData != 7 || c.Res != 4 || string(buf[:4]) != "wake" {
+		t.Fatalf("CQE %+v, buf %q", c, buf[:4])
+	}
+	if err := r.UnregisterEventfd(); err != nil {
+		t.Fatal(err)
+	}
+}
