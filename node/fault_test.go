@@ -29,12 +29,18 @@ type faultProxy struct {
 	delay atomic.Int64 // nanoseconds to hold every packet
 	hits  atomic.Int32 // faults injected
 	down  atomic.Bool  // refuse new connections (a partition)
+	// the sector and block_id of the P_DATA faultTruncateLarge cut, and the
+	// acks of it that came back (the peer must not ack a write it did not
+	// receive whole)
+	cutSector, cutID atomic.Uint64
+	cutAcks          atomic.Int32
 }
 
 const (
 	faultNone = iota
 	faultTruncate
 	faultCorrupt
+	faultTruncateLarge // truncate the next P_DATA of 64 KiB or more: the receiver is mid-splice
 )
 
 // listen makes a proxy port that forwards to target.
@@ -99,7 +105,20 @@ func (p *faultProxy) pipe(from, to net.Conn) {
 		if d := p.delay.Load(); d > 0 {
 			time.Sleep(time.Duration(d))
 		}
-		if agreed == 100 {
+		if agreed == 100 && (h.Cmd == proto.CmdWriteAck || h.Cmd == proto.CmdRecvAck) && len(payload) >= 16 && p.cutID.Load() != 0 &&
+			binary.BigEndian.Uint64(payload) == p.cutSector.Load() && binary.BigEndian.Uint64(payload[8:]) == p.cutID.Load() {
+			p.cutAcks.Add(1)
+		}
+		if agreed == 100 && h.Cmd == proto.CmdData && len(payload) >= proto.SizeData+64<<10 &&
+			p.fault.CompareAndSwap(faultTruncateLarge, faultNone) {
+			p.hits.Add(1)
+			p.cutSector.Store(binary.BigEndian.Uint64(payload))
+			p.cutID.Store(binary.BigEndian.Uint64(payload[8:]))
+			_, _ = to.Write(hdr)
+			_, _ = to.Write(payload[:proto.SizeData+len(payload)/2])
+			return
+		}
+		if agreed == 100 && p.fault.Load() != faultTruncateLarge {
 			switch p.fault.Swap(faultNone) {
 			case faultTruncate:
 				p.hits.Add(1)
@@ -208,4 +227,63 @@ func TestFaultInjection(t *testing.T) {
 		})
 	}
 	_ = fmt.Sprint
+}
+
+// TestFaultTruncatedSplicedWrite: the stream ends in the middle of a large
+// write's data while the peer splices it from the socket into its disk
+// (no integrity-alg, so the receiver splices). The peer sees the
+// connection fail, not a short write taken for a whole one; both reconnect,
+// resync, and end with equal disks.
+func TestFaultTruncatedSplicedWrite(t *testing.T) {
+	const size = 16 << 20
+	p := newPair(t, size)
+	fp := &faultProxy{t: t}
+	t.Cleanup(fp.close)
+	viaA := fp.listen(p.addrB)
+	viaB := fp.listen(p.addrA)
+	connect := func(e *env, my, peer string) {
+		cc := res("r0")
+		cc.CtxMyAddr, cc.CtxPeerAddr = sockaddrIn(t, my), sockaddrIn(t, peer)
+		cc.Present.Add(genl.CfgContextCtxMyAddr, genl.CfgContextCtxPeerAddr)
+		nc := &genl.NetConf{ConnectInt: 1, PingInt: 1, PingTimeo: 5, Timeout: 10, KoCount: 3}
+		nc.Present.Add(genl.NetConfConnectInt, genl.NetConfPingInt, genl.NetConfPingTimeo, genl.NetConfTimeout, genl.NetConfKoCount)
+		e.want(e.req(genl.CmdConnect, genl.MinorNone, cc, nc), success, "connect")
+	}
+	connect(p.a, p.addrA, viaA)
+	connect(p.b, p.addrB, viaB)
+	p.waitFor("connected", func(a, b drbd.State) bool { return a.Conn == drbd.CConnected && b.Conn == drbd.CConnected })
+	p.primaryWithoutSync()
+	data := int64(p.a.n.minor(0).Capacity() << 9)
+	h := p.a.blocks.dev(0).h
+	rng := rand.New(rand.NewPCG(5, 6))
+	fp.fault.Store(faultTruncateLarge)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 40 {
+			n := (16 + rng.IntN(48)) * 4096 // 64-256 KiB: spliced
+			off := int64(rng.IntN(int(data/4096)-n/4096)) * 4096
+			buf := make([]byte, n)
+			for j := range buf {
+				buf[j] = byte(rng.Uint32())
+			}
+			if err := submit(h, OpWrite, off, buf); err != nil {
+				t.Errorf("write at %d: %v", off, err)
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("writes hung after the truncated write")
+	}
+	if fp.hits.Load() == 0 {
+		t.Fatal("no large write was truncated")
+	}
+	p.waitFor("reconnected and in sync", upToDate)
+	if n := fp.cutAcks.Load(); n != 0 {
+		t.Errorf("the peer acknowledged the write whose data was cut short (%d acks)", n)
+	}
+	p.sameData(data)
 }
