@@ -46,13 +46,18 @@ type queue struct {
 	reqs  []Request
 	cqes  []uring.CQE
 
-	efd    int
-	efdBuf *[8]byte
+	efd     int
+	efdBuf  *[8]byte // the netpoller wait's reads of efd
+	ringBuf *[8]byte // the ring's read of efd (armWake)
 	// efdRC, when set, is efd registered with the ring and with the Go
 	// netpoller (efdFile owns efd then): the queue sleeps there, not in
 	// io_uring_enter (see wait).
 	efdFile *os.File
 	efdRC   syscall.RawConn
+	// wakeArmed: the eventfd read that wakes the ring wait is queued.
+	// viaNetpoll: the last wait slept in the netpoller (the ring's eventfd
+	// notifications are on).
+	wakeArmed, viaNetpoll bool
 
 	cmdsOut int // ublk IO commands the kernel holds
 	owned   int // requests handed to the target, not committed yet
@@ -84,7 +89,7 @@ func newQueue(d *Device, id int) *queue {
 	q := &queue{
 		d: d, id: id, depth: int(d.info.QueueDepth), maxIO: int(d.info.MaxIOBufBytes),
 		fd: d.charFd, legacy: d.ctrl.legacy, target: d.target, efd: -1,
-		efdBuf: new([8]byte), poll: d.poll,
+		efdBuf: new([8]byte), ringBuf: new([8]byte), poll: d.poll,
 	}
 	q.ringT, _ = d.target.(RingTarget)
 	q.reqs = make([]Request, q.depth)
@@ -147,10 +152,9 @@ func (q *queue) setup() error {
 	if err != nil {
 		return fmt.Errorf("ublk queue %d: eventfd: %w", q.id, err)
 	}
-	if !q.pollEventfd() {
-		if err := q.armWake(); err != nil {
-			return err
-		}
+	q.pollEventfd()
+	if err := q.armWake(); err != nil {
+		return err
 	}
 	for tag := range q.depth {
 		if err := q.prepCmd(ioFetchReq, uint16(tag), 0); err != nil {
@@ -217,15 +221,10 @@ func (q *queue) prepCmd(nr uint32, tag uint16, result int32) error {
 	return nil
 }
 
-// pollEventfd sets the queue up to sleep in the Go netpoller: efd is
-// registered with the ring, so that the kernel signals it when a ublk
+// pollEventfd lets the queue sleep in the Go netpoller (waitNetpoll): efd
+// is registered with the ring, so that the kernel can signal it when a ublk
 // request's task work (or any completion) is queued, and completeAsync
-// signals the same eventfd. A goroutine asleep in io_uring_enter keeps its
-// P (it is an ordinary syscall), so on a daemon with one P the goroutines
-// woken meanwhile (the sender a write was queued for; the ack receiver,
-// whose socket the netpoller is not even polled for) wait until sysmon
-// takes the P away, milliseconds under load; parked on the eventfd, the
-// queue frees its P at once. It reports false, changing nothing, where the
+// signals the same eventfd. It reports false, changing nothing, where the
 // kernel or the runtime does not support it.
 func (q *queue) pollEventfd() bool {
 	if err := q.ring.RegisterEventfd(q.efd); err != nil {
@@ -244,6 +243,7 @@ func (q *queue) pollEventfd() bool {
 		return false
 	}
 	q.efdFile, q.efdRC = f, rc
+	q.ring.SetEventfdDisabled(true) // until a wait sleeps in the netpoller
 	return true
 }
 
@@ -252,7 +252,8 @@ func (q *queue) armWake() error {
 	if err != nil {
 		return fmt.Errorf("ublk queue %d: %w", q.id, err)
 	}
-	uring.PrepRead(sqe, q.efd, q.efdBuf[:], 0, udWake)
+	uring.PrepRead(sqe, q.efd, q.ringBuf[:], 0, udWake)
+	q.wakeArmed = true
 	return nil
 }
 
@@ -295,9 +296,32 @@ func (q *queue) maybeYield(now time.Time) bool {
 // wait submits what is pending and waits for completions. After a busy
 // round it first polls for up to q.poll, which saves the sleep and wakeup
 // when requests arrive back to back.
+//
+// Where the goroutines have one P between them (a connected daemon,
+// pinned to one CPU), the queue sleeps in the Go netpoller instead
+// (waitNetpoll): asleep in io_uring_enter, an ordinary syscall, it would
+// keep the P, and the goroutines woken meanwhile (the sender a write was
+// queued for; the ack receiver, whose socket nobody polls) would wait
+// until sysmon takes it away, milliseconds under load. With more Ps that
+// costs nothing, and the netpoller's wakeup (a second thread handing the
+// goroutine to its locked one) would: a lone ublkfile lost 30 % of its
+// 4 KiB IOPS to it.
 func (q *queue) wait(busy bool) error {
-	if q.efdRC != nil {
+	netpoll := q.efdRC != nil && runtime.GOMAXPROCS(0) == 1
+	if netpoll != q.viaNetpoll {
+		q.viaNetpoll = netpoll
+		// Notifications on only while the netpoller watches the eventfd;
+		// in the ring wait they would complete its own read of it again
+		// and again.
+		q.ring.SetEventfdDisabled(!netpoll)
+	}
+	if netpoll {
 		return q.waitNetpoll(busy)
+	}
+	if !q.wakeArmed {
+		if err := q.armWake(); err != nil {
+			return err
+		}
 	}
 	if busy && q.poll > 0 {
 		deadline := time.Now().Add(q.poll)
@@ -318,8 +342,9 @@ func (q *queue) wait(busy bool) error {
 // waitNetpoll is wait for a queue whose eventfd the netpoller watches: it
 // submits and runs the ring's pending task work without sleeping, and
 // sleeps on the eventfd until either the kernel or completeAsync signals
-// it. Completions queued by completeAsync are committed here (the
-// eventfd has no read SQE on the ring in this mode).
+// it. Completions queued by completeAsync are committed here. A read of
+// the eventfd queued on the ring by an earlier ring wait may take a signal
+// first; its completion signals the eventfd again.
 func (q *queue) waitNetpoll(busy bool) error {
 	deadline := time.Time{}
 	if busy && q.poll > 0 {
@@ -354,11 +379,9 @@ func (q *queue) handleCQE(c *uring.CQE) error {
 		return nil
 	}
 	if c.UserData&udWake != 0 {
+		q.wakeArmed = false // the ring wait queues it again
 		q.drainAsync()
-		if q.aborted == q.depth && q.owned == 0 {
-			return nil
-		}
-		return q.armWake()
+		return nil
 	}
 	tag := uint16(c.UserData)
 	if c.UserData&udTarget != 0 {

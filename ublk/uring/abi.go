@@ -30,6 +30,7 @@ const (
 	unregisterBuffers  = 1
 	registerIOWQMaxWrk = 19
 	registerEventfd    = 4
+	cqEventfdDisabled  = 1 << 0 // IORING_CQ_EVENTFD_DISABLED in cq_flags
 	unregisterEventfd  = 5
 )
 

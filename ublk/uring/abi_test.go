@@ -73,6 +73,7 @@ func TestABINumbers(t *testing.T) {
 		{"IORING_REGISTER_IOWQ_MAX_WORKERS", registerIOWQMaxWrk, 19},
 		{"IORING_REGISTER_EVENTFD", registerEventfd, 4},
 		{"IORING_UNREGISTER_EVENTFD", unregisterEventfd, 5},
+		{"IORING_CQ_EVENTFD_DISABLED", cqEventfdDisabled, 1},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

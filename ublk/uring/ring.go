@@ -42,6 +42,7 @@ type Ring struct {
 	cqEntries  uint32
 	cqes       unsafe.Pointer
 	cqOverflow *uint32
+	cqFlags    *uint32 // nil if the kernel has none (before 5.8)
 
 	// EINTRs counts io_uring_enter calls interrupted by a signal and retried.
 	EINTRs atomic.Uint64
@@ -123,6 +124,9 @@ func (r *Ring) mmap(p *params) error {
 	r.cqMask = *(*uint32)(unsafe.Add(c, p.CQOff.RingMask))
 	r.cqEntries = *(*uint32)(unsafe.Add(c, p.CQOff.RingEntries))
 	r.cqOverflow = (*uint32)(unsafe.Add(c, p.CQOff.Overflow))
+	if p.CQOff.Flags != 0 {
+		r.cqFlags = (*uint32)(unsafe.Add(c, p.CQOff.Flags))
+	}
 	r.cqes = unsafe.Add(c, p.CQOff.CQEs)
 	return nil
 }
@@ -358,6 +362,25 @@ func (r *Ring) UnregisterFiles() error { return r.register(unregisterFiles, 0, 0
 func (r *Ring) RegisterEventfd(fd int) error {
 	v := int32(fd)
 	return r.register(registerEventfd, uintptr(unsafe.Pointer(&v)), 1)
+}
+
+// SetEventfdDisabled sets or clears IORING_CQ_EVENTFD_DISABLED: while set,
+// the kernel does not signal the registered eventfd. It reports false if
+// the ring has no CQ flags.
+func (r *Ring) SetEventfdDisabled(off bool) bool {
+	if r.cqFlags == nil {
+		return false
+	}
+	for {
+		old := atomic.LoadUint32(r.cqFlags)
+		v := old &^ cqEventfdDisabled
+		if off {
+			v |= cqEventfdDisabled
+		}
+		if v == old || atomic.CompareAndSwapUint32(r.cqFlags, old, v) {
+			return true
+		}
+	}
 }
 
 // UnregisterEventfd drops the eventfd RegisterEventfd set.

@@ -337,6 +337,30 @@ func TestRegisterEventfd(t *testing.T) {
 	if c.UserData != 7 || c.Res != 4 || string(buf[:4]) != "wake" {
 		t.Fatalf("CQE %+v, buf %q", c, buf[:4])
 	}
+	// Disabled, a completion leaves the eventfd alone.
+	if !r.SetEventfdDisabled(true) {
+		t.Fatal("the ring has no CQ flags")
+	}
+	for {
+		if _, err := unix.Read(efd, cnt[:]); err != nil {
+			break
+		}
+	}
+	s, _ = r.GetSQE()
+	PrepRead(s, p[0], buf, 0, 8)
+	if _, err := r.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.Write(p[1], []byte("more")); err != nil {
+		t.Fatal(err)
+	}
+	if c := reapAll(t, r, 1)[0]; c.UserData != 8 || c.Res != 4 {
+		t.Fatalf("CQE %+v", c)
+	}
+	if n, err := unix.Poll(pfd, 100); err != nil || n != 0 {
+		t.Fatalf("eventfd fired while disabled: poll %d, %v", n, err)
+	}
+	r.SetEventfdDisabled(false)
 	if err := r.UnregisterEventfd(); err != nil {
 		t.Fatal(err)
 	}
