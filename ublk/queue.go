@@ -152,7 +152,7 @@ func (q *queue) setup() error {
 	if err != nil {
 		return fmt.Errorf("ublk queue %d: eventfd: %w", q.id, err)
 	}
-	q.pollEventfd()
+	_ = q.pollEventfd()
 	if err := q.armWake(); err != nil {
 		return err
 	}
@@ -224,8 +224,8 @@ func (q *queue) prepCmd(nr uint32, tag uint16, result int32) error {
 // pollEventfd lets the queue sleep in the Go netpoller (waitNetpoll): efd
 // is registered with the ring, so that the kernel can signal it when a ublk
 // request's task work (or any completion) is queued, and completeAsync
-// signals the same eventfd. It reports false, changing nothing, where the
-// kernel or the runtime does not support it.
+// signals the same eventfd. It reports false where the kernel or the
+// runtime does not support it; the queue then always waits in the ring.
 func (q *queue) pollEventfd() bool {
 	if err := q.ring.RegisterEventfd(q.efd); err != nil {
 		return false
