@@ -131,11 +131,12 @@ type Conn struct {
 	name string
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	conf    Config
-	vols    map[uint16]*PeerDevice
-	volsRO  atomic.Pointer[map[uint16]*PeerDevice] // a copy of vols, replaced on each change: read per packet without mu
-	sess    *session                               // nil unless connected (or connecting)
+	mu   sync.Mutex
+	conf Config
+	// vols is copy-on-write: replaced whole (under mu) on each change,
+	// read per packet without mu
+	vols    atomic.Pointer[map[uint16]*PeerDevice]
+	sess    *session // nil unless connected (or connecting)
 	running bool
 	cancel  context.CancelFunc
 	stopped chan struct{}
@@ -156,7 +157,7 @@ func New(name string, log *slog.Logger) *Conn {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Conn{name: name, log: log.With("resource", name), vols: map[uint16]*PeerDevice{}}
+	return &Conn{name: name, log: log.With("resource", name)}
 }
 
 // SetSplice chooses how large writes cross the data socket from the next
@@ -185,8 +186,7 @@ func (c *Conn) AddVolume(v Volume) *PeerDevice {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	pd := newPeerDevice(c, v)
-	c.vols[v.VNR()] = pd
-	c.publishVolsLocked()
+	c.changeVolsLocked(func(m map[uint16]*PeerDevice) { m[v.VNR()] = pd })
 	return pd
 }
 
@@ -194,22 +194,27 @@ func (c *Conn) AddVolume(v Volume) *PeerDevice {
 func (c *Conn) RemoveVolume(vnr uint16) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.vols, vnr)
-	c.publishVolsLocked()
+	c.changeVolsLocked(func(m map[uint16]*PeerDevice) { delete(m, vnr) })
 }
 
-// publishVolsLocked replaces volsRO with a copy of vols (c.mu held).
-func (c *Conn) publishVolsLocked() {
-	m := maps.Clone(c.vols)
-	c.volsRO.Store(&m)
+// changeVolsLocked replaces vols with a copy that f changed (c.mu held).
+func (c *Conn) changeVolsLocked(f func(map[uint16]*PeerDevice)) {
+	m := map[uint16]*PeerDevice{}
+	if old := c.vols.Load(); old != nil {
+		m = maps.Clone(*old)
+	}
+	f(m)
+	c.vols.Store(&m)
 }
 
 // volumes returns the peer devices by volume number.
 func (c *Conn) volumes() []*PeerDevice {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]*PeerDevice, 0, len(c.vols))
-	for _, pd := range c.vols {
+	m := c.vols.Load()
+	if m == nil {
+		return nil
+	}
+	out := make([]*PeerDevice, 0, len(*m))
+	for _, pd := range *m {
 		out = append(out, pd)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].vnr < out[j].vnr })
@@ -217,7 +222,7 @@ func (c *Conn) volumes() []*PeerDevice {
 }
 
 func (c *Conn) volume(vnr uint16) *PeerDevice {
-	if m := c.volsRO.Load(); m != nil {
+	if m := c.vols.Load(); m != nil {
 		return (*m)[vnr]
 	}
 	return nil
