@@ -52,12 +52,9 @@ type queue struct {
 	// efdRC, when set, is efd registered with the ring and with the Go
 	// netpoller (efdFile owns efd then): the queue sleeps there, not in
 	// io_uring_enter (see wait).
-	efdFile *os.File
-	efdRC   syscall.RawConn
-	// wakeArmed: the eventfd read that wakes the ring wait is queued.
-	// viaNetpoll: the last wait slept in the netpoller (the ring's eventfd
-	// notifications are on).
-	wakeArmed, viaNetpoll bool
+	efdFile   *os.File
+	efdRC     syscall.RawConn
+	wakeArmed bool // the eventfd read that wakes the ring wait is queued
 
 	cmdsOut int // ublk IO commands the kernel holds
 	owned   int // requests handed to the target, not committed yet
@@ -221,7 +218,7 @@ func (q *queue) prepCmd(nr uint32, tag uint16, result int32) error {
 	return nil
 }
 
-// pollEventfd lets the queue sleep in the Go netpoller (waitNetpoll): efd
+// pollEventfd lets the queue sleep in the Go netpoller (sleepNetpoll): efd
 // is registered with the ring, so that the kernel can signal it when a ublk
 // request's task work (or any completion) is queued, and completeAsync
 // signals the same eventfd. It reports false where the kernel or the
@@ -299,7 +296,7 @@ func (q *queue) maybeYield(now time.Time) bool {
 //
 // Where the goroutines have one P between them (a connected daemon,
 // pinned to one CPU), the queue sleeps in the Go netpoller instead
-// (waitNetpoll): asleep in io_uring_enter, an ordinary syscall, it would
+// (sleepNetpoll): asleep in io_uring_enter, an ordinary syscall, it would
 // keep the P, and the goroutines woken meanwhile (the sender a write was
 // queued for; the ack receiver, whose socket nobody polls) would wait
 // until sysmon takes it away, milliseconds under load. With more Ps that
@@ -308,17 +305,13 @@ func (q *queue) maybeYield(now time.Time) bool {
 // 4 KiB IOPS to it.
 func (q *queue) wait(busy bool) error {
 	netpoll := q.efdRC != nil && runtime.GOMAXPROCS(0) == 1
-	if netpoll != q.viaNetpoll {
-		q.viaNetpoll = netpoll
+	if q.efdRC != nil {
 		// Notifications on only while the netpoller watches the eventfd;
 		// in the ring wait they would complete its own read of it again
 		// and again.
 		q.ring.SetEventfdDisabled(!netpoll)
 	}
-	if netpoll {
-		return q.waitNetpoll(busy)
-	}
-	if !q.wakeArmed {
+	if !netpoll && !q.wakeArmed {
 		if err := q.armWake(); err != nil {
 			return err
 		}
@@ -327,29 +320,32 @@ func (q *queue) wait(busy bool) error {
 		deadline := time.Now().Add(q.poll)
 		for {
 			n, err := q.ring.Poll()
-			if err != nil || n > 0 {
+			if err != nil {
 				return err
+			}
+			if (netpoll && q.drainAsync()) || n > 0 {
+				return nil
 			}
 			if time.Now().After(deadline) {
 				break
 			}
 		}
 	}
+	if netpoll {
+		return q.sleepNetpoll()
+	}
 	_, err := q.ring.SubmitAndWait(1)
 	return err
 }
 
-// waitNetpoll is wait for a queue whose eventfd the netpoller watches: it
-// submits and runs the ring's pending task work without sleeping, and
-// sleeps on the eventfd until either the kernel or completeAsync signals
-// it. Completions queued by completeAsync are committed here. A read of
-// the eventfd queued on the ring by an earlier ring wait may take a signal
-// first; its completion signals the eventfd again.
-func (q *queue) waitNetpoll(busy bool) error {
-	deadline := time.Time{}
-	if busy && q.poll > 0 {
-		deadline = time.Now().Add(q.poll)
-	}
+// sleepNetpoll is wait's sleep for a queue whose eventfd the netpoller
+// watches: it submits and runs the ring's pending task work without
+// sleeping, and sleeps on the eventfd until either the kernel or
+// completeAsync signals it. Completions queued by completeAsync are
+// committed here. A read of the eventfd queued on the ring by an earlier
+// ring wait may take a signal first; its completion signals the eventfd
+// again.
+func (q *queue) sleepNetpoll() error {
 	for {
 		n, err := q.ring.Poll()
 		if err != nil {
@@ -357,9 +353,6 @@ func (q *queue) waitNetpoll(busy bool) error {
 		}
 		if q.drainAsync() || n > 0 {
 			return nil
-		}
-		if !deadline.IsZero() && time.Now().Before(deadline) {
-			continue
 		}
 		// Asleep until signalled. A signal that came since the last read
 		// leaves the counter set, so the read returns at once and the

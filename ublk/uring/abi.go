@@ -30,8 +30,8 @@ const (
 	unregisterBuffers  = 1
 	registerIOWQMaxWrk = 19
 	registerEventfd    = 4
-	cqEventfdDisabled  = 1 << 0 // IORING_CQ_EVENTFD_DISABLED in cq_flags
 	unregisterEventfd  = 5
+	cqEventfdDisabled  = 1 << 0 // IORING_CQ_EVENTFD_DISABLED in cq_flags
 )
 
 // SQE flags (io_uring_sqe.flags).
