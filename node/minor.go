@@ -96,9 +96,11 @@ func (m *Minor) Execute(d *statemachine.Device, e statemachine.Effect) error {
 			d.PutLdev()
 		}
 	case statemachine.EffDestroyLdev:
+		// No meta-data writes here, as drbd_ldev_destroy makes none: the
+		// bitmap went out in go_diskless and the superblock at Failed,
+		// and the disk is Diskless already, so that drbdmeta (apply-al
+		// before the next attach) may own the meta-data now.
 		if l, ok := e.Ldev.(*ldev); ok {
-			_ = l.writeBitmap()
-			_ = l.writeSuperblock()
 			l.close()
 			m.log.Info("backing device released", "disk", l.cfg().BackingDev)
 		}

@@ -22,6 +22,7 @@ import (
 	"udrbd/genl/server"
 	"udrbd/internal/mdtest"
 	"udrbd/metadata"
+	"udrbd/statemachine"
 )
 
 // fakeLayer is a BlockLayer without a kernel: it keeps the handler so
@@ -420,6 +421,85 @@ func TestSingleNodeLifecycle(t *testing.T) {
 	if e.n.resource("r0") != nil {
 		t.Fatal("resource left after down")
 	}
+}
+
+// Once the disk is Diskless the daemon writes no more meta-data, as the
+// kernel's drbd_ldev_destroy writes none: drbdadm's attach runs "drbdmeta
+// apply-al" as soon as detach has returned, and a superblock written by
+// the release after it would mark the meta-data unclean again, so that
+// the attach that follows is refused. The apply-al is made here at the
+// moment the Diskless state is committed, before the worker releases the
+// backing device.
+func TestNoMetaDataWriteAfterDiskless(t *testing.T) {
+	dir := t.TempDir()
+	disk := mdtest.Disk(t, dir, 64<<20)
+	e := start(t, dir, &fakeLayer{})
+	e.up(disk, 7)
+	e.want(e.req(genl.CmdSecondary, 0), success, "secondary")
+	m := e.n.minor(0)
+	l := m.ld()
+	mdOff := int64(l.layout.MDOffset)
+	applied := make(chan error, 1)
+	cancel := m.dev.Subscribe(func(c statemachine.StateChange) {
+		if c.Old.Disk == drbd.DDiskless || c.New.Disk != drbd.DDiskless {
+			return
+		}
+		applied <- applyAL(disk, mdOff)
+	})
+	defer cancel()
+	e.want(e.req(genl.CmdDetach, 0), success, "detach")
+	if err := <-applied; err != nil {
+		t.Fatal(err)
+	}
+	if err := m.dev.WaitIdle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !l.closed.Load() {
+		t.Fatal("backing device not released after detach")
+	}
+	var sb metadata.Superblock
+	if err := readSuperblock(disk, mdOff, &sb); err != nil {
+		t.Fatal(err)
+	}
+	if !sb.Clean() {
+		t.Fatalf("superblock magic %#x flags %v after the release: written after Diskless", sb.Magic, sb.Flags)
+	}
+	e.want(e.req(genl.CmdAttach, 0, diskConf(disk, 7)), noError, "attach after apply-al")
+}
+
+// applyAL marks the superblock at off of disk clean, as drbdmeta apply-al
+// leaves it.
+func applyAL(disk string, off int64) error {
+	var sb metadata.Superblock
+	if err := readSuperblock(disk, off, &sb); err != nil {
+		return err
+	}
+	sb.Magic = metadata.MagicMD08
+	sb.Flags |= metadata.FlagALClean
+	b, err := sb.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(disk, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.WriteAt(b, off)
+	return err
+}
+
+func readSuperblock(disk string, off int64, sb *metadata.Superblock) error {
+	f, err := os.Open(disk)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	b := make([]byte, 4096)
+	if _, err := f.ReadAt(b, off); err != nil {
+		return err
+	}
+	return sb.UnmarshalBinary(b)
 }
 
 // The seed scenario on the host: writers hammer an activity log of 7
