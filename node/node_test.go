@@ -457,8 +457,13 @@ func TestNoMetaDataWriteAfterDiskless(t *testing.T) {
 	if !l.closed.Load() {
 		t.Fatal("backing device not released after detach")
 	}
-	var sb metadata.Superblock
-	if err := readSuperblock(disk, mdOff, &sb); err != nil {
+	f, err := os.Open(disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := metadata.ReadSuperblock(f, mdOff)
+	f.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
 	if !sb.Clean() {
@@ -470,8 +475,13 @@ func TestNoMetaDataWriteAfterDiskless(t *testing.T) {
 // applyAL marks the superblock at off of disk clean, as drbdmeta apply-al
 // leaves it.
 func applyAL(disk string, off int64) error {
-	var sb metadata.Superblock
-	if err := readSuperblock(disk, off, &sb); err != nil {
+	f, err := os.OpenFile(disk, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sb, err := metadata.ReadSuperblock(f, off)
+	if err != nil {
 		return err
 	}
 	sb.Magic = metadata.MagicMD08
@@ -480,26 +490,8 @@ func applyAL(disk string, off int64) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(disk, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
 	_, err = f.WriteAt(b, off)
 	return err
-}
-
-func readSuperblock(disk string, off int64, sb *metadata.Superblock) error {
-	f, err := os.Open(disk)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	b := make([]byte, 4096)
-	if _, err := f.ReadAt(b, off); err != nil {
-		return err
-	}
-	return sb.UnmarshalBinary(b)
 }
 
 // The seed scenario on the host: writers hammer an activity log of 7
