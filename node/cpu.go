@@ -131,7 +131,20 @@ func (n *Node) applyCPUs() {
 		return
 	}
 	n.cpu.applied = want
+	n.pinned.Store(want != n.cpu.allowed)
+	if want != n.cpu.allowed && n.unbound.Load() == nil {
+		n.unbound.Store(newUnboundWriters(n.cpu.allowed, min(n.cpu.allowed.Count(), 4)))
+	}
 	n.log.Info("daemon threads pinned", "cpus", affinity.String(want))
+}
+
+// unboundFor is the unbound writers that take io's local write, or nil
+// when it is written where it arrives.
+func (n *Node) unboundFor(io *IO) *unboundWriters {
+	if io.Op != OpWrite || io.Length < unboundMin || !n.pinned.Load() {
+		return nil
+	}
+	return n.unbound.Load()
 }
 
 // cpuMaskError is the reply to a cpu-mask set_resource_options refused:

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"udrbd/affinity"
 	"udrbd/drbd"
 	"udrbd/genl"
+	"udrbd/internal/mdtest"
 )
 
 func cpuMask(m string) *genl.ResOpts {
@@ -128,4 +130,65 @@ func threadIDs(t *testing.T) []int {
 		}
 	}
 	return out
+}
+
+// A pinned daemon's large local writes run on threads allowed on every
+// CPU the daemon may use, also after it was pinned again (which sets every
+// thread); small writes, and an unpinned daemon's, stay where they arrive.
+func TestUnboundWrites(t *testing.T) {
+	orig, err := affinity.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if orig.Count() < 2 || affinity.Possible() < 2 {
+		t.Skip("needs two CPUs")
+	}
+	t.Cleanup(func() { _ = affinity.SetProcess(orig) })
+	dir := t.TempDir()
+	disk := mdtest.Disk(t, dir, 64<<20)
+	e := start(t, dir, &fakeLayer{}, func(o *Options) { o.CPUAffinity = true })
+	d := e.up(disk, 7)
+	big := &IO{Op: OpWrite, Length: 1 << 20}
+	if e.n.unboundFor(big) != nil {
+		t.Fatal("unbound writes for a daemon that is not pinned")
+	}
+	connectNowhere(e, "r0")
+	u := e.n.unboundFor(big)
+	if u == nil {
+		t.Fatal("no unbound writes for a pinned daemon")
+	}
+	if e.n.unboundFor(&IO{Op: OpWrite, Length: unboundMin - 4096}) != nil {
+		t.Fatal("a small write goes to the unbound writers")
+	}
+	var one unix.CPUSet
+	one.Set(affinity.Pick(orig, nil))
+	for range 4 {
+		var got unix.CPUSet
+		if ok := <-u.start(func() bool { return unix.SchedGetaffinity(0, &got) == nil }); !ok || got != orig {
+			t.Fatalf("an unbound writer runs on %s, want %s", affinity.String(got), affinity.String(orig))
+		}
+		if err := affinity.SetProcess(one); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 1<<20)
+	for i := range buf {
+		buf[i] = byte(i*7 + i>>12)
+	}
+	before := u.ran.Load()
+	if err := submit(d.h, OpWrite, 8<<20, buf); err != nil {
+		t.Fatal(err)
+	}
+	if u.ran.Load() == before {
+		t.Fatal("the 1 MiB write was not written by an unbound writer")
+	}
+	f, err := os.Open(disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := make([]byte, len(buf))
+	if _, err := f.ReadAt(got, 8<<20); err != nil || !bytes.Equal(got, buf) {
+		t.Fatalf("the 1 MiB write is not on the disk (%v)", err)
+	}
 }

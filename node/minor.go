@@ -438,10 +438,23 @@ func (m *Minor) do(io *IO) error {
 		}
 		r = pd.StartWrite(w)
 	}
-	localOK := l != nil && m.localWrite(l, io)
+	// The local write goes on while the peer's ack is awaited: on this
+	// goroutine, or on an unbound writer (a large write of a pinned daemon).
+	var localDone <-chan bool
+	localOK := false
+	if u := m.n.unboundFor(io); u != nil && l != nil {
+		localDone = u.start(func() bool { return m.localWrite(l, io) })
+	} else {
+		localOK = l != nil && m.localWrite(l, io)
+	}
 	netOK := false
 	if r != nil {
 		netOK = r.Wait()
+	}
+	if localDone != nil {
+		localOK = <-localDone
+	}
+	if r != nil {
 		if !netOK {
 			m.waitUnfrozen()
 		}

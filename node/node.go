@@ -83,6 +83,10 @@ type Node struct {
 	hclosed  bool // no more handler calls
 
 	cpu cpuState // under mu
+	// pinned is set while the threads are pinned to fewer CPUs than
+	// allowed; unbound holds the writers started at the first pinning.
+	pinned  atomic.Bool
+	unbound atomic.Pointer[unboundWriters]
 }
 
 // Resource is a DRBD resource: options and volumes (its single
@@ -178,6 +182,9 @@ func (n *Node) Close() {
 	}
 	for _, r := range n.sortedResources() {
 		r.conn.Stop(context.Background())
+	}
+	if u := n.unbound.Load(); u != nil {
+		u.stop() // the minors are closed: no write starts a job now
 	}
 	n.hmu.Lock()
 	n.hclosed = true
