@@ -33,6 +33,21 @@ func threadsOn(t *testing.T, set unix.CPUSet) bool {
 	return true
 }
 
+// twoCPUs returns the process's affinity, restored when t ends; it skips t
+// on a machine with fewer than two CPUs.
+func twoCPUs(t *testing.T) unix.CPUSet {
+	t.Helper()
+	orig, err := affinity.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if orig.Count() < 2 || affinity.Possible() < 2 {
+		t.Skip("needs two CPUs")
+	}
+	t.Cleanup(func() { _ = affinity.SetProcess(orig) })
+	return orig
+}
+
 // connectNowhere connects resource name to a port nobody listens on: the
 // connection is configured (WFConnection), which is what pinning needs.
 func connectNowhere(e *env, name string) {
@@ -52,14 +67,7 @@ func connectNowhere(e *env, name string) {
 // the CPUs of its connected resources, one each, the least used, when the
 // resource names none; back to all once none is connected.
 func TestCPUMask(t *testing.T) {
-	orig, err := affinity.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if orig.Count() < 2 || affinity.Possible() < 2 {
-		t.Skip("needs two CPUs")
-	}
-	t.Cleanup(func() { _ = affinity.SetProcess(orig) })
+	orig := twoCPUs(t)
 	dir := t.TempDir()
 	e := start(t, dir, &fakeLayer{}, func(o *Options) { o.CPUAffinity = true })
 
@@ -136,14 +144,7 @@ func threadIDs(t *testing.T) []int {
 // CPU the daemon may use, also after it was pinned again (which sets every
 // thread); small writes, and an unpinned daemon's, stay where they arrive.
 func TestUnboundWrites(t *testing.T) {
-	orig, err := affinity.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if orig.Count() < 2 || affinity.Possible() < 2 {
-		t.Skip("needs two CPUs")
-	}
-	t.Cleanup(func() { _ = affinity.SetProcess(orig) })
+	orig := twoCPUs(t)
 	dir := t.TempDir()
 	disk := mdtest.Disk(t, dir, 64<<20)
 	e := start(t, dir, &fakeLayer{}, func(o *Options) { o.CPUAffinity = true })
