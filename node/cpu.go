@@ -131,8 +131,9 @@ func (n *Node) applyCPUs() {
 		return
 	}
 	n.cpu.applied = want
-	n.pinned.Store(want != n.cpu.allowed)
-	if want != n.cpu.allowed && n.unbound.Load() == nil {
+	pinned := want != n.cpu.allowed
+	n.pinned.Store(pinned)
+	if pinned && n.unbound.Load() == nil {
 		n.unbound.Store(newUnboundWriters(n.cpu.allowed, min(n.cpu.allowed.Count(), 4)))
 	}
 	n.log.Info("daemon threads pinned", "cpus", affinity.String(want))
